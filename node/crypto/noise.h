@@ -10,7 +10,12 @@
  * ephemeral key comes from libsodium unless noise_handshake_set_ephemeral() injected one
  * (tests). All secrets live inside the structs and are wiped by the *_wipe functions.
  * Every function returns 0 or a negative ERR_* code (lib/err.h) and writes its
- * out-parameters only on success. A failed handshake step leaves the state unusable. */
+ * out-parameters only on success. A failed handshake step leaves the state unusable:
+ * errors found before a step starts (ERR_STATE, ERR_PROTO for a too-short message,
+ * ERR_TOOBIG) leave hs unchanged, so the caller may retry or drop the message; a failure
+ * during the step (ERR_CRYPTO, ERR_LIMIT) wipes hs, and every later call on it returns
+ * ERR_STATE. Output buffers (out, payload) may be partly written or zeroed on failure;
+ * the *_len out-parameters are written only on success. */
 #ifndef COEX_CRYPTO_NOISE_H
 #define COEX_CRYPTO_NOISE_H
 
@@ -65,7 +70,8 @@ int noise_handshake_init(struct noise_handshake *hs, enum noise_role role,
 			 const uint8_t *prologue, size_t prologue_len,
 			 const uint8_t s_priv[NOISE_DH_LEN], const uint8_t *rs);
 
-/* Tests only: use e_priv as the ephemeral private key instead of a random one. */
+/* Tests only: use e_priv as the ephemeral private key instead of a random one.
+ * Call after noise_handshake_init(), which clears it. */
 void noise_handshake_set_ephemeral(struct noise_handshake *hs, const uint8_t e_priv[NOISE_DH_LEN]);
 
 /* Initiator: writes the initiation (-> e, es, s, ss, payload) into out.
@@ -95,18 +101,22 @@ int noise_consume_response(struct noise_handshake *hs, const uint8_t *msg, size_
 int noise_handshake_split(struct noise_handshake *hs, struct noise_session *out);
 
 /* Encrypts a transport message: out gets len + NOISE_TAG_LEN bytes. Empty associated data.
- * Returns 0, ERR_TOOBIG (out_cap, or len + tag > NOISE_MAX_MSG), ERR_LIMIT (nonce exhausted). */
+ * Returns 0, ERR_TOOBIG (out_cap, or len + tag > NOISE_MAX_MSG), ERR_LIMIT (nonce exhausted:
+ * n = 2^64-1 is reserved), ERR_STATE (the cipher has no key, e.g. it was wiped). */
 int noise_session_encrypt(struct noise_cipher *c, const uint8_t *in, size_t len,
 			  uint8_t *out, size_t out_cap, size_t *out_len);
 
 /* Decrypts a transport message: out gets len - NOISE_TAG_LEN bytes. The nonce advances only
- * on success. Returns 0, ERR_PROTO (shorter than a tag), ERR_TOOBIG, ERR_CRYPTO, ERR_LIMIT. */
+ * on success. Returns 0, ERR_PROTO (shorter than a tag), ERR_TOOBIG, ERR_CRYPTO, ERR_LIMIT,
+ * ERR_STATE (no key). */
 int noise_session_decrypt(struct noise_cipher *c, const uint8_t *in, size_t len,
 			  uint8_t *out, size_t out_cap, size_t *out_len);
 
-/* Noise's Rekey(): k = ENCRYPT(k, maxnonce, empty, zeros)[0..32]; n is kept. */
+/* Noise's Rekey(): k = ENCRYPT(k, maxnonce, empty, zeros)[0..32]; n is kept. Both sides
+ * must rekey the matching ciphers at the same point in the stream. No-op without a key. */
 void noise_cipher_rekey(struct noise_cipher *c);
 
+/* Zero all state, secrets included. Both accept NULL. */
 void noise_handshake_wipe(struct noise_handshake *hs);
 void noise_session_wipe(struct noise_session *s);
 

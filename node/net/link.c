@@ -1,0 +1,434 @@
+/* One TCP connection to a partner: framing, the handshake in either role, transport
+ * frames, keepalive. The net layer decides what links exist; a link reports to it. */
+#include "lib/err.h"
+#include "net/addr.h"
+#include "net/net_internal.h"
+#include "store/store.h"
+#include "wire/handshake.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct link_write {
+	uv_write_t req;
+	uv_buf_t buf;
+	uint8_t data[];
+};
+
+void link_short_id(const uint8_t pk[32], char out[IDENTITY_FPR_LEN + 1])
+{
+	char id[IDENTITY_ID_LEN + 1];
+
+	identity_id_format(pk, id);
+	memcpy(out, id, IDENTITY_FPR_LEN);
+	out[IDENTITY_FPR_LEN] = '\0';
+}
+
+static void link_on_close(uv_handle_t *h)
+{
+	struct link *l = h->data;
+	struct net *n = l->net;
+
+	if (l->prev)
+		l->prev->next = l->next;
+	else
+		n->links = l->next;
+	if (l->next)
+		l->next->prev = l->prev;
+	frame_reader_free(&l->fr);
+	noise_handshake_wipe(&l->hs);
+	noise_session_wipe(&l->sess);
+	free(l->join);
+	free(l);
+	net_handle_closed(n);
+}
+
+struct link *link_new(struct net *n, bool initiator)
+{
+	struct link *l = calloc(1, sizeof(*l));
+
+	if (!l)
+		return NULL;
+	if (uv_tcp_init(n->loop, &l->tcp) != 0) {
+		free(l);
+		return NULL;
+	}
+	n->open_handles++;
+	l->tcp.data = l;
+	l->net = n;
+	l->initiator = initiator;
+	l->state = initiator ? LINK_CONNECTING : LINK_AWAIT_INITIATION;
+	l->created_ms = uv_now(n->loop);
+	frame_reader_init(&l->fr, n->cfg.frame_bytes);
+	l->next = n->links;
+	if (n->links)
+		n->links->prev = l;
+	n->links = l;
+	return l;
+}
+
+static void link_on_write(uv_write_t *req, int status)
+{
+	struct link_write *w = (struct link_write *)req;
+	struct link *l = req->data;
+
+	free(w);
+	if (status < 0 && status != UV_ECANCELED)
+		link_close(l, LINK_CLOSE_UNSPECIFIED, uv_strerror(status));
+}
+
+/* Sends one frame: header, then len bytes that fill() writes into place. */
+static int link_write_raw(struct link *l, const uint8_t *msg, size_t len)
+{
+	struct link_write *w;
+	int r;
+
+	if (len > LIMIT_FRAME_MAX)
+		return ERR_TOOBIG;
+	if (!(w = malloc(sizeof(*w) + 2 + len)))
+		return ERR_NOMEM;
+	frame_header_write(w->data, len);
+	memcpy(w->data + 2, msg, len);
+	w->buf = uv_buf_init((char *)w->data, (unsigned)(2 + len));
+	w->req.data = l;
+	if ((r = uv_write(&w->req, (uv_stream_t *)&l->tcp, &w->buf, 1, link_on_write)) != 0) {
+		free(w);
+		return r;
+	}
+	return 0;
+}
+
+int link_send_frame(struct link *l, const struct link_frame *f)
+{
+	uint8_t pt[LIMIT_FRAME_MAX], ct[LIMIT_FRAME_MAX];
+	size_t plen, clen;
+	int r;
+
+	if ((r = link_frame_encode(f, pt, sizeof(pt) - NOISE_TAG_LEN, &plen)) != 0)
+		return r;
+	if ((r = noise_session_encrypt(&l->sess.send, pt, plen, ct, sizeof(ct), &clen)) != 0)
+		return r;
+	if (l->sess.send.n % LIMIT_REKEY_MESSAGES == 0)
+		noise_cipher_rekey(&l->sess.send);
+	return link_write_raw(l, ct, clen);
+}
+
+static void link_send_ping(struct link *l)
+{
+	struct link_frame f = {.kind = LINK_FRAME_PING};
+
+	randombytes_buf(&l->ping_nonce, sizeof(l->ping_nonce));
+	f.nonce = l->ping_nonce;
+	l->ping_sent_us = uv_hrtime() / 1000;
+	l->last_ping_ms = uv_now(l->net->loop);
+	if (link_send_frame(l, &f) != 0)
+		link_close(l, LINK_CLOSE_UNSPECIFIED, "send failed");
+}
+
+int link_send_initiation(struct link *l)
+{
+	struct net *n = l->net;
+	uint8_t out[LIMIT_FRAME_MAX];
+	struct hello h;
+	size_t len;
+	int r;
+
+	net_hello_fill(n, &h);
+	if (l->join) {
+		h.has_invite = true;
+		memcpy(h.invite_id, l->join->invite_id, sizeof(h.invite_id));
+		memcpy(h.invite_mac, l->join->mac, sizeof(h.invite_mac));
+	}
+	if ((r = handshake_initiate(&l->hs, n->self, l->peer_pk, &h, out, sizeof(out), &len)) != 0)
+		return r;
+	if ((r = link_write_raw(l, out, len)) != 0)
+		return r;
+	l->state = LINK_AWAIT_RESPONSE;
+	return 0;
+}
+
+static const char *link_drop_reason(int err)
+{
+	switch (err) {
+	case ERR_CRYPTO: return "decrypt_failed";
+	case ERR_PROTO: return "bad_hello";
+	case ERR_EXPIRED: return "clock_skew";
+	case ERR_REPLAY: return "replay";
+	case ERR_USED: return "invite_used";
+	case ERR_DENIED: return "unknown_key";
+	default: return err_str(err);
+	}
+}
+
+static void link_on_initiation(struct link *l, const uint8_t *msg, size_t len)
+{
+	struct net *n = l->net;
+	struct handshake_responder rsp = {
+		.self = n->self, .now_ms = net_wall_ms(), .skew_ms = n->cfg.clock_skew_ms,
+		.replay = n->replay, .admit = net_admit_hello, .arg = n,
+	};
+	uint8_t out[LIMIT_FRAME_MAX];
+	struct hello mine, peer;
+	size_t out_len;
+	int r;
+
+	net_hello_fill(n, &mine);
+	rsp.hello = &mine;
+	r = handshake_respond(&l->hs, &rsp, msg, len, &peer, out, sizeof(out), &out_len, &l->sess);
+	if (r != 0) {
+		/* Silence: an unknown or replaying initiator learns nothing, not even that we are here. */
+		net_log_drop(n, l, link_drop_reason(r));
+		link_close(l, LINK_CLOSE_UNSPECIFIED, NULL);
+		return;
+	}
+	l->peer_hello = peer;
+	memcpy(l->peer_pk, peer.identity, 32);
+	l->via_invite = net_peer_by_pk(n, peer.identity) == NULL;
+	if (l->via_invite)
+		memcpy(l->invite_id, peer.invite_id, sizeof(l->invite_id));
+	if ((r = link_write_raw(l, out, out_len)) != 0) {
+		link_close(l, LINK_CLOSE_UNSPECIFIED, err_str(r));
+		return;
+	}
+	l->state = LINK_AWAIT_CONFIRM;
+}
+
+/* The address a peer announced, with a wildcard host replaced by the one it connected from. */
+void link_peer_address(const struct link *l, char *out, size_t cap)
+{
+	char host[256], port[16];
+
+	out[0] = '\0';
+	if (l->peer_hello.n_listen == 0 ||
+	    addr_split(l->peer_hello.listen[0], host, sizeof(host), port, sizeof(port)) != 0)
+		return;
+	if (addr_is_wildcard(host))
+		snprintf(out, cap, strchr(l->ip, ':') ? "[%s]:%s" : "%s:%s", l->ip, port);
+	else
+		snprintf(out, cap, "%s", l->peer_hello.listen[0]);
+}
+
+/* Redeems the invite (one transaction: invite used + partner stored) for a confirmed joiner. */
+static struct peer *link_redeem_invite(struct link *l)
+{
+	struct net *n = l->net;
+	struct store_partner p, stored;
+	int r;
+
+	memset(&p, 0, sizeof(p));
+	memcpy(p.id, l->peer_pk, 32);
+	net_partner_name_from(l->peer_hello.name, p.name, sizeof(p.name));
+	link_peer_address(l, p.address, sizeof(p.address));
+	p.added_ms = (int64_t)net_wall_ms();
+	if ((r = store_invite_redeem(n->store, l->invite_id, p.added_ms, &p, &stored)) != 0) {
+		net_log_drop(n, l, link_drop_reason(r));
+		return NULL;
+	}
+	log_info("invite_redeemed", "addr=%s name=%s", l->addr, stored.name);
+	return net_peer_add(n, &stored);
+}
+
+/* The first transport message decrypted: the initiator holds its static key (key
+ * confirmation). Only now is anything stored or any link replaced. */
+static int link_on_confirm(struct link *l)
+{
+	struct net *n = l->net;
+
+	l->peer = l->via_invite ? link_redeem_invite(l) : net_peer_by_pk(n, l->peer_pk);
+	if (!l->peer) {
+		link_close(l, LINK_CLOSE_UNSPECIFIED, NULL);
+		return ERR_DENIED;
+	}
+	l->state = LINK_UP;
+	net_link_established(n, l);
+	if (l->state == LINK_UP)
+		link_send_ping(l);
+	return 0;
+}
+
+static void link_on_response(struct link *l, const uint8_t *msg, size_t len)
+{
+	struct hello peer;
+	struct link_frame confirm = {.kind = LINK_FRAME_PING};
+	int r;
+
+	if ((r = handshake_complete(&l->hs, l->peer_pk, msg, len, &peer, &l->sess)) != 0) {
+		log_warn("handshake_failed", "addr=%s error=\"%s\"", l->addr, err_str(r));
+		if (l->join)
+			join_link_failed(l, r, "the inviter's answer did not verify");
+		link_close(l, LINK_CLOSE_UNSPECIFIED, NULL);
+		return;
+	}
+	l->peer_hello = peer;
+	l->state = LINK_UP;
+	/* Key confirmation for the responder: our first transport message, at once. */
+	randombytes_buf(&l->ping_nonce, sizeof(l->ping_nonce));
+	confirm.nonce = l->ping_nonce;
+	l->ping_sent_us = uv_hrtime() / 1000;
+	l->last_ping_ms = uv_now(l->net->loop);
+	if ((r = link_send_frame(l, &confirm)) != 0) {
+		link_close(l, LINK_CLOSE_UNSPECIFIED, err_str(r));
+		return;
+	}
+	if (l->join)
+		join_link_done(l->net, l);
+	if (l->state == LINK_UP && l->peer)
+		net_link_established(l->net, l);
+}
+
+static void link_on_frame(struct link *l, const struct link_frame *f)
+{
+	struct link_frame pong = {.kind = LINK_FRAME_PONG};
+	char sid[IDENTITY_FPR_LEN + 1];
+
+	switch (f->kind) {
+	case LINK_FRAME_PING:
+		pong.nonce = f->nonce;
+		if (link_send_frame(l, &pong) != 0)
+			link_close(l, LINK_CLOSE_UNSPECIFIED, "send failed");
+		break;
+	case LINK_FRAME_PONG:
+		if (f->nonce == l->ping_nonce && l->ping_sent_us && l->peer) {
+			l->peer->rtt_us = (uint32_t)(uv_hrtime() / 1000 - l->ping_sent_us);
+			l->ping_sent_us = 0;
+		}
+		break;
+	case LINK_FRAME_CLOSE:
+		link_short_id(l->peer_pk, sid);
+		log_info("link_closed_by_peer", "peer=%s reason=%s detail=\"%s\"", sid,
+			 link_close_reason_str(f->reason), f->detail);
+		link_close(l, LINK_CLOSE_UNSPECIFIED, NULL);
+		break;
+	}
+}
+
+static void link_on_transport(struct link *l, const uint8_t *msg, size_t len)
+{
+	uint8_t pt[LIMIT_FRAME_MAX];
+	struct link_frame f;
+	size_t plen;
+
+	if (noise_session_decrypt(&l->sess.recv, msg, len, pt, sizeof(pt), &plen) != 0) {
+		if (l->state == LINK_AWAIT_CONFIRM)
+			net_log_drop(l->net, l, "confirm_failed");
+		link_close(l, LINK_CLOSE_UNSPECIFIED, "decryption failed");
+		return;
+	}
+	if (l->sess.recv.n % LIMIT_REKEY_MESSAGES == 0)
+		noise_cipher_rekey(&l->sess.recv);
+	if (l->state == LINK_AWAIT_CONFIRM && link_on_confirm(l) != 0)
+		return;
+	if (link_frame_decode(pt, plen, &f) != 0) {
+		link_close(l, LINK_CLOSE_PROTOCOL, "undecodable frame");
+		return;
+	}
+	link_on_frame(l, &f);
+}
+
+static void link_on_message(struct link *l, const uint8_t *msg, size_t len)
+{
+	switch (l->state) {
+	case LINK_AWAIT_INITIATION:
+		link_on_initiation(l, msg, len);
+		break;
+	case LINK_AWAIT_RESPONSE:
+		link_on_response(l, msg, len);
+		break;
+	case LINK_AWAIT_CONFIRM:
+	case LINK_UP:
+		link_on_transport(l, msg, len);
+		break;
+	default:
+		break;
+	}
+}
+
+static void link_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	struct link *l = h->data;
+
+	(void)suggested;
+	/* One read buffer for the whole loop: a read callback consumes it before the next
+	 * alloc, and a frame split across reads is copied by the frame reader. */
+	*buf = uv_buf_init((char *)l->net->readbuf, sizeof(l->net->readbuf));
+}
+
+static void link_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+	struct link *l = s->data;
+	const uint8_t *in = (const uint8_t *)buf->base, *msg;
+	size_t in_len = nread > 0 ? (size_t)nread : 0, mlen;
+	int r;
+
+	if (nread < 0) {
+		if (l->join)
+			join_link_failed(l, ERR_UNAVAILABLE, "the inviter closed the connection");
+		link_close(l, LINK_CLOSE_UNSPECIFIED, nread == UV_EOF ? "eof" : uv_strerror((int)nread));
+		return;
+	}
+	l->last_rx_ms = uv_now(l->net->loop);
+	while (l->state != LINK_CLOSING) {
+		r = frame_reader_next(&l->fr, &in, &in_len, &msg, &mlen);
+		if (r == 0)
+			break;
+		if (r < 0) {
+			if (l->state == LINK_UP)
+				link_close(l, LINK_CLOSE_PROTOCOL, "bad frame length");
+			else {
+				net_log_drop(l->net, l, "bad_frame");
+				link_close(l, LINK_CLOSE_UNSPECIFIED, NULL);
+			}
+			break;
+		}
+		link_on_message(l, msg, mlen);
+	}
+}
+
+int link_start_read(struct link *l)
+{
+	return uv_read_start((uv_stream_t *)&l->tcp, link_alloc, link_on_read);
+}
+
+void link_close(struct link *l, enum link_close_reason reason, const char *detail)
+{
+	struct link_frame f = {.kind = LINK_FRAME_CLOSE, .reason = reason};
+
+	if (l->state == LINK_CLOSING)
+		return;
+	if (l->state == LINK_UP && reason != LINK_CLOSE_UNSPECIFIED) {
+		snprintf(f.detail, sizeof(f.detail), "%s", detail ? detail : "");
+		link_send_frame(l, &f); /* best effort: the link goes either way */
+	}
+	if (l->join)
+		join_link_failed(l, ERR_UNAVAILABLE, detail ? detail : "the connection closed");
+	l->state = LINK_CLOSING;
+	net_link_closed(l->net, l);
+	uv_read_stop((uv_stream_t *)&l->tcp);
+	uv_close((uv_handle_t *)&l->tcp, link_on_close);
+}
+
+void link_tick(struct link *l, uint64_t now)
+{
+	const struct net_config *c = &l->net->cfg;
+
+	if (l->state == LINK_CLOSING)
+		return;
+	if (l->state != LINK_UP) {
+		if (now - l->created_ms >= c->handshake_timeout_ms) {
+			if (l->join)
+				join_link_failed(l, ERR_TIMEOUT, NULL);
+			if (!l->initiator)
+				net_log_drop(l->net, l, "handshake_timeout");
+			link_close(l, LINK_CLOSE_UNSPECIFIED, "handshake timeout");
+		}
+		return;
+	}
+	if (now - l->last_rx_ms >= c->dead_ms) {
+		link_close(l, LINK_CLOSE_TIMEOUT, "no traffic");
+		return;
+	}
+	if (now - l->last_rx_ms >= c->keepalive_ms && now - l->last_ping_ms >= c->keepalive_ms)
+		link_send_ping(l);
+}

@@ -1,0 +1,78 @@
+/* The partner links of a node: listener, dialler, handshakes, keepalive, reconnect.
+ * The only user of libuv sockets. Owns the in-memory partner table (mirrored from the
+ * store at start and kept current by the net_partner_* calls). */
+#ifndef COEX_NET_NET_H
+#define COEX_NET_NET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+struct identity;
+struct store;
+struct store_partner;
+struct net;
+
+struct net_config {
+	const char *name;                 /* our display name */
+	const char *listen;               /* "host:port"; NULL or "" for no listener */
+	uint32_t frame_bytes;
+	uint32_t handshakes_per_address;
+	uint32_t handshakes_total;
+	uint32_t handshake_timeout_ms;
+	uint64_t clock_skew_ms;
+	uint32_t keepalive_ms;
+	uint32_t dead_ms;
+	uint32_t reconnect_min_ms;
+	uint32_t reconnect_max_ms;
+};
+
+/* A snapshot of one partner's link, for status. */
+struct net_link_info {
+	char partner[65];
+	uint8_t id[32];
+	bool up;
+	bool initiator;
+	uint64_t since_ms;                /* wall clock when the state began */
+	uint32_t rtt_us;
+	char address[64];                 /* remote address of the live link */
+};
+
+/* Creates the net layer. self and store must outlive it. Returns 0, ERR_NOMEM. */
+int net_new(uv_loop_t *loop, const struct identity *self, struct store *store,
+	    const struct net_config *cfg, struct net **out);
+
+/* Binds the listener (if configured), loads partners from the store and starts dialling.
+ * Returns 0 or a negative code (e.g. -EADDRINUSE) naming why the listener failed. */
+int net_start(struct net *n);
+
+/* Closes every link (sending Close{shutdown}) and handle. done() runs once all handles are
+ * closed; then net_free() may be called. */
+void net_stop(struct net *n, void (*done)(void *arg), void *arg);
+void net_free(struct net *n);
+
+/* The address the listener is bound to, e.g. "127.0.0.1:7401" (after net_start). */
+const char *net_listen_address(const struct net *n);
+
+/* Tells the net layer that a partner was added to the store: it starts dialling it.
+ * Returns 0 or ERR_NOMEM. */
+int net_partner_added(struct net *n, const struct store_partner *p);
+/* Tells the net layer that a partner was removed: its link is closed (Close{removed}). */
+void net_partner_removed(struct net *n, const uint8_t id[32]);
+
+/* Snapshot of every partner's link state; *out is malloc'd (caller frees). */
+int net_links(struct net *n, struct net_link_info **out, size_t *count);
+
+/* Joins by invite code: dials the inviter with the invite proof. done() runs exactly once
+ * (unless the join is abandoned) with 0 and the new partner, or a negative code and a
+ * message naming what went wrong. *join_out may be used to abandon the wait. */
+struct net_join;
+typedef void (*net_join_cb)(void *arg, int err, const char *msg, const struct store_partner *p);
+int net_join(struct net *n, const char *code, const char *name, net_join_cb done, void *arg,
+	     struct net_join **join_out, char *err, size_t errlen);
+/* The caller no longer wants the result: done() will not be called. */
+void net_join_abandon(struct net_join *j);
+
+#endif

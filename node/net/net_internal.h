@@ -1,0 +1,133 @@
+/* Shared between the files of node/net only. */
+#ifndef COEX_NET_INTERNAL_H
+#define COEX_NET_INTERNAL_H
+
+#include "crypto/identity.h"
+#include "crypto/noise.h"
+#include "lib/log.h"
+#include "net/net.h"
+#include "wire/frame.h"
+#include "wire/hello.h"
+#include "wire/link_frame.h"
+
+#include <uv.h>
+
+enum link_state {
+	LINK_CONNECTING,       /* initiator: TCP connect in progress */
+	LINK_AWAIT_RESPONSE,   /* initiator: initiation sent */
+	LINK_AWAIT_INITIATION, /* responder: accepted, nothing read yet */
+	LINK_AWAIT_CONFIRM,    /* responder: answered, first transport message not yet read */
+	LINK_UP,
+	LINK_CLOSING,
+};
+
+struct peer;
+struct net_join;
+
+struct link {
+	struct net *net;
+	struct link *prev, *next;       /* net->links */
+	uv_tcp_t tcp;
+	uv_connect_t connect_req;
+	enum link_state state;
+	bool initiator;
+	struct peer *peer;              /* initiator: the dialled partner; responder: once known */
+	struct net_join *join;          /* initiator joining by invite (peer is NULL until done) */
+	bool via_invite;                /* responder: the initiator presented an invite proof */
+	uint8_t invite_id[LIMIT_INVITE_ID];
+	uint8_t peer_pk[32];
+	struct hello peer_hello;
+	struct noise_handshake hs;
+	struct noise_session sess;
+	struct frame_reader fr;
+	char addr[64];                  /* remote "ip:port" */
+	char ip[48];                    /* remote ip, for per-address caps */
+	uint64_t created_ms, up_ms, last_rx_ms, last_ping_ms, ping_sent_us;
+	uint64_t ping_nonce;
+	uint64_t up_wall_ms;
+};
+
+struct peer {
+	struct peer *next;
+	uint8_t pk[32], x_pk[32];
+	char name[65];
+	char address[256];
+	struct link *link;              /* the live link, if any */
+	struct link *dial;              /* our outbound attempt, if any */
+	uint32_t attempts;
+	uint64_t next_dial_ms;          /* loop time of the next dial; 0 = none planned */
+	uint64_t since_wall_ms;
+	uint32_t rtt_us;
+};
+
+struct net_join {
+	net_join_cb done;               /* NULL once abandoned */
+	void *arg;
+	char name[65];                  /* requested local name, or "" */
+	char address[256];
+	uint8_t inviter[32];
+	uint8_t invite_id[LIMIT_INVITE_ID];
+	uint8_t mac[LIMIT_INVITE_MAC];
+};
+
+struct net {
+	uv_loop_t *loop;
+	const struct identity *self;
+	struct store *store;
+	struct net_config cfg;
+	char name[65];
+	char listen_cfg[256];
+	char listen_addr[64];
+	uv_tcp_t listener;
+	bool listening;
+	uv_timer_t tick;
+	struct peer *peers;
+	struct link *links;
+	struct replay_cache *replay;
+	struct log_ratelimit drop_rl;
+	uint8_t readbuf[65536 + 2];
+	bool readbuf_busy;
+	bool stopping;
+	int open_handles;
+	void (*stopped)(void *arg);
+	void *stopped_arg;
+};
+
+/* net.c */
+uint64_t net_wall_ms(void);
+struct peer *net_peer_by_pk(struct net *n, const uint8_t pk[32]);
+struct peer *net_peer_add(struct net *n, const struct store_partner *p);
+void net_hello_fill(struct net *n, struct hello *h);
+void net_link_established(struct net *n, struct link *l);
+void net_link_closed(struct net *n, struct link *l);
+void net_handle_closed(struct net *n);
+void net_log_drop(struct net *n, const struct link *l, const char *reason);
+/* Handshake admission (see wire/handshake.h): a partner, or a valid unused invite proof. */
+int net_admit_hello(void *arg, const struct hello *h);
+/* Derives a local partner name ("acme-logistics") from a display name. */
+void net_partner_name_from(const char *display, char *out, size_t cap);
+
+/* link.c */
+struct link *link_new(struct net *n, bool initiator);
+int link_start_read(struct link *l);
+void link_close(struct link *l, enum link_close_reason reason, const char *detail);
+int link_send_frame(struct link *l, const struct link_frame *f);
+int link_send_initiation(struct link *l);
+void link_tick(struct link *l, uint64_t now);
+/* The address the peer announced in its Hello (wildcard host: the one it came from). */
+void link_peer_address(const struct link *l, char *out, size_t cap);
+void link_short_id(const uint8_t pk[32], char out[IDENTITY_FPR_LEN + 1]);
+
+/* dial.c */
+void dial_peer(struct net *n, struct peer *p);
+int dial_join(struct net *n, struct net_join *j);
+void dial_schedule_retry(struct net *n, struct peer *p);
+
+/* listener.c */
+int listener_start(struct net *n);
+
+/* join.c */
+void join_link_done(struct net *n, struct link *l);
+void join_link_failed(struct link *l, int err, const char *msg);
+
+#endif

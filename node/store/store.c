@@ -1,0 +1,279 @@
+/* Opening, migrating and closing the store; the statement cache, transactions and the
+ * mapping of SQLite's result codes shared by store_partner.c and store_invite.c. */
+#include "store/store_priv.h"
+#include "lib/err.h"
+#include "lib/log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum { STORE_BUSY_TIMEOUT_MS = 5000 };
+
+/* Schema migrations: step N brings user_version from N-1 to N. Append only; never edit a
+ * step that has shipped, since databases out there already ran it. */
+static const char *const store_migrations[] = {
+	/* 1: partners */
+	"CREATE TABLE partners ("
+	" name TEXT NOT NULL UNIQUE CHECK (length(CAST(name AS BLOB)) BETWEEN 1 AND 64),"
+	" id BLOB NOT NULL UNIQUE CHECK (length(id) = 32),"
+	" address TEXT NOT NULL DEFAULT '',"
+	" added_ms INTEGER NOT NULL,"
+	" introduced_by TEXT NOT NULL DEFAULT '');",
+	/* 2: invites */
+	"CREATE TABLE invites ("
+	" invite_id BLOB PRIMARY KEY CHECK (length(invite_id) = 16),"
+	" secret BLOB NOT NULL CHECK (length(secret) = 32),"
+	" created_ms INTEGER NOT NULL,"
+	" expires_ms INTEGER NOT NULL,"
+	" used_ms INTEGER,"
+	" used_by BLOB CHECK (used_by IS NULL OR length(used_by) = 32));",
+};
+
+_Static_assert(sizeof(store_migrations) / sizeof(store_migrations[0]) == STORE_SCHEMA_VERSION,
+	       "STORE_SCHEMA_VERSION must equal the number of migrations");
+
+int store_error(struct store *s, int rc, const char *op)
+{
+	int ext = rc;
+
+	rc &= 0xff;
+	if (ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY)
+		return ERR_EXISTS;
+	if (rc == SQLITE_NOMEM)
+		return ERR_NOMEM;
+	log_error("store_error", "op=%s rc=%d err=\"%s\"", op, ext,
+		  s && s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(ext));
+	return rc == SQLITE_FULL ? ERR_FULL : ERR_STORE;
+}
+
+int store_stmt(struct store *s, enum store_stmt_id id, const char *sql, sqlite3_stmt **out)
+{
+	int rc;
+
+	if (!s->stmts[id]) {
+		rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->stmts[id],
+					NULL);
+		if (rc != SQLITE_OK)
+			return store_error(s, rc, "prepare");
+	}
+	*out = s->stmts[id];
+	return 0;
+}
+
+void store_stmt_done(sqlite3_stmt *st)
+{
+	if (!st)
+		return;
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+}
+
+int store_step_done(struct store *s, sqlite3_stmt *st, const char *op)
+{
+	int rc = sqlite3_step(st);
+
+	return rc == SQLITE_DONE ? 0 : store_error(s, rc, op);
+}
+
+int store_col_text(sqlite3_stmt *st, int col, char *dst, size_t cap)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+	int n = sqlite3_column_bytes(st, col);
+
+	if (!t || n < 0 || (size_t)n >= cap) {
+		log_error("store_error", "op=read col=%d err=\"text missing or too long\"", col);
+		return ERR_STORE;
+	}
+	memcpy(dst, t, (size_t)n);
+	dst[n] = '\0';
+	return 0;
+}
+
+int store_col_blob(sqlite3_stmt *st, int col, uint8_t *dst, size_t len)
+{
+	const void *b = sqlite3_column_blob(st, col);
+	int n = sqlite3_column_bytes(st, col);
+
+	if (!b || n < 0 || (size_t)n != len) {
+		log_error("store_error", "op=read col=%d err=\"blob missing or of wrong length\"",
+			  col);
+		return ERR_STORE;
+	}
+	memcpy(dst, b, len);
+	return 0;
+}
+
+static int store_run(struct store *s, enum store_stmt_id id, const char *sql, const char *op)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if ((r = store_stmt(s, id, sql, &st)) != 0)
+		return r;
+	r = store_step_done(s, st, op);
+	store_stmt_done(st);
+	return r;
+}
+
+int store_tx_begin(struct store *s)
+{
+	return store_run(s, STMT_TX_BEGIN, "SAVEPOINT store_tx", "tx_begin");
+}
+
+int store_tx_commit(struct store *s)
+{
+	return store_run(s, STMT_TX_COMMIT, "RELEASE store_tx", "tx_commit");
+}
+
+void store_tx_rollback(struct store *s)
+{
+	/* ROLLBACK TO undoes the work but leaves the savepoint open; RELEASE ends it. */
+	store_run(s, STMT_TX_ROLLBACK, "ROLLBACK TO store_tx", "tx_rollback");
+	store_run(s, STMT_TX_COMMIT, "RELEASE store_tx", "tx_commit");
+}
+
+static int store_exec(struct store *s, const char *sql, const char *op)
+{
+	int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+
+	return rc == SQLITE_OK ? 0 : store_error(s, rc, op);
+}
+
+static int store_pragma_int(struct store *s, const char *sql, int *out)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, r = 0;
+
+	if ((rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL)) != SQLITE_OK) {
+		r = store_error(s, rc, "pragma");
+		goto out;
+	}
+	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
+		r = store_error(s, rc, "pragma");
+		goto out;
+	}
+	*out = sqlite3_column_int(st, 0);
+out:
+	sqlite3_finalize(st);
+	return r;
+}
+
+/* WAL lets readers run beside the writer; FULL makes each commit durable; secure_delete
+ * overwrites deleted invite secrets instead of leaving them in free pages. */
+static int store_configure(struct store *s)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, r;
+
+	sqlite3_extended_result_codes(s->db, 1);
+	sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
+	if ((r = store_exec(s, "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;"
+			    " PRAGMA secure_delete = ON;", "configure")) != 0)
+		return r;
+	rc = sqlite3_prepare_v2(s->db, "PRAGMA journal_mode = WAL", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return store_error(s, rc, "journal_mode");
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		r = store_error(s, rc, "journal_mode");
+	} else if (sqlite3_stricmp((const char *)sqlite3_column_text(st, 0), "wal") != 0) {
+		log_error("store_error", "op=journal_mode err=\"WAL not available\"");
+		r = ERR_STORE;
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+static int store_migrate_step(struct store *s, int version)
+{
+	char sql[64];
+	int r;
+
+	if ((r = store_exec(s, "BEGIN IMMEDIATE", "migrate")) != 0)
+		return r;
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", version);
+	if ((r = store_exec(s, store_migrations[version - 1], "migrate")) != 0 ||
+	    (r = store_exec(s, sql, "migrate")) != 0 ||
+	    (r = store_exec(s, "COMMIT", "migrate")) != 0) {
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+		return r;
+	}
+	return 0;
+}
+
+static int store_migrate(struct store *s, const char *path)
+{
+	int version, r;
+
+	if ((r = store_pragma_int(s, "PRAGMA user_version", &version)) != 0)
+		return r;
+	if (version < 0 || version > STORE_SCHEMA_VERSION) {
+		log_error("store_schema_too_new",
+			  "path=%s version=%d supported=%d"
+			  " hint=\"written by a newer coexd; upgrade coexd\"",
+			  path, version, STORE_SCHEMA_VERSION);
+		return ERR_STORE;
+	}
+	for (int v = version + 1; v <= STORE_SCHEMA_VERSION; v++) {
+		if ((r = store_migrate_step(s, v)) != 0)
+			return r;
+	}
+	if (version == 0)
+		log_info("store_created", "path=%s version=%d", path, STORE_SCHEMA_VERSION);
+	else if (version != STORE_SCHEMA_VERSION)
+		log_info("store_migrated", "path=%s from=%d to=%d", path, version,
+			 STORE_SCHEMA_VERSION);
+	return 0;
+}
+
+/* SQLite would create the file 0644; it holds invite secrets, so it is made 0600 first
+ * (the -wal and -shm files inherit the database's mode). */
+static int store_create_file(const char *path)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	return 0;
+}
+
+int store_open(const char *path, struct store **out)
+{
+	struct store *s = NULL;
+	int rc, r;
+
+	if ((r = store_create_file(path)) != 0) {
+		log_error("store_open_failed", "path=%s err=\"%s\"", path, err_str(r));
+		return r;
+	}
+	if (!(s = calloc(1, sizeof(*s))))
+		return ERR_NOMEM;
+	rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE, NULL);
+	if (rc != SQLITE_OK) {
+		r = store_error(s, rc, "open");
+		goto out;
+	}
+	if ((r = store_configure(s)) != 0 || (r = store_migrate(s, path)) != 0)
+		goto out;
+	*out = s;
+	s = NULL;
+out:
+	store_close(s);
+	return r;
+}
+
+void store_close(struct store *s)
+{
+	if (!s)
+		return;
+	for (int i = 0; i < STMT_COUNT; i++)
+		sqlite3_finalize(s->stmts[i]);
+	if (sqlite3_close(s->db) != SQLITE_OK)
+		log_error("store_error", "op=close err=\"%s\"", sqlite3_errmsg(s->db));
+	free(s);
+}

@@ -1,0 +1,67 @@
+/* Internals shared by the store's files (store.c, store_partner.c, store_invite.c).
+ * Not for use outside node/store. */
+#ifndef COEX_STORE_STORE_PRIV_H
+#define COEX_STORE_STORE_PRIV_H
+
+#include "store/store.h"
+
+#include <sqlite3.h>
+
+/* One slot per cached prepared statement. */
+enum store_stmt_id {
+	STMT_TX_BEGIN,
+	STMT_TX_COMMIT,
+	STMT_TX_ROLLBACK,
+	STMT_PARTNER_ADD,
+	STMT_PARTNER_REMOVE,
+	STMT_PARTNER_GET,
+	STMT_PARTNER_BY_NAME,
+	STMT_PARTNER_BY_ID_RANGE,
+	STMT_PARTNER_LIST,
+	STMT_PARTNER_SET_ADDRESS,
+	STMT_INVITE_ADD,
+	STMT_INVITE_GET,
+	STMT_INVITE_STATE,
+	STMT_INVITE_MARK_USED,
+	STMT_INVITE_PRUNE,
+	STMT_COUNT
+};
+
+struct store {
+	sqlite3 *db;
+	sqlite3_stmt *stmts[STMT_COUNT];
+};
+
+/* Returns in *out the statement cached in slot id, preparing sql on first use. The
+ * statement is reset and unbound; hand it back with store_stmt_done. Returns 0 or a
+ * store error. */
+int store_stmt(struct store *s, enum store_stmt_id id, const char *sql, sqlite3_stmt **out);
+/* Resets st and clears its bindings. Accepts NULL. */
+void store_stmt_done(sqlite3_stmt *st);
+/* Maps an SQLite result code to ours: ERR_EXISTS (unique constraint; not logged),
+ * ERR_FULL, ERR_NOMEM or ERR_STORE (logged with op and SQLite's message). */
+int store_error(struct store *s, int rc, const char *op);
+/* Steps a statement that returns no rows. Returns 0 or store_error(). */
+int store_step_done(struct store *s, sqlite3_stmt *st, const char *op);
+
+/* Copies column col, a text of fewer than cap bytes, into dst with a NUL; or a blob of
+ * exactly len bytes. Returns 0 or ERR_STORE (a row that breaks the schema: logged). */
+int store_col_text(sqlite3_stmt *st, int col, char *dst, size_t cap);
+int store_col_blob(sqlite3_stmt *st, int col, uint8_t *dst, size_t len);
+
+/* A transaction as a savepoint, so it also nests inside a caller's batch. Every begin is
+ * followed by exactly one commit or rollback. Returns 0 or a store error. */
+int store_tx_begin(struct store *s);
+int store_tx_commit(struct store *s);
+/* Undoes everything since store_tx_begin and ends the transaction. */
+void store_tx_rollback(struct store *s);
+
+/* Checks that p's strings are NUL-terminated in their arrays and the name is non-empty.
+ * Returns 0 or ERR_INVAL. */
+int store_partner_check(const struct store_partner *p);
+/* store_partner_add without its own transaction, for use inside one. */
+int store_partner_insert(struct store *s, const struct store_partner *p);
+/* Returns 0 if no partner is named name, ERR_EXISTS if one is, or a store error. */
+int store_partner_name_free(struct store *s, const char *name);
+
+#endif

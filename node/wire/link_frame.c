@@ -1,0 +1,89 @@
+#include "wire/link_frame.h"
+#include "lib/err.h"
+
+#include "coex.pb-c.h"
+
+#include <string.h>
+
+int link_frame_encode(const struct link_frame *f, uint8_t *out, size_t out_cap, size_t *out_len)
+{
+	Coex__Frame m = COEX__FRAME__INIT;
+	Coex__Ping ping = COEX__PING__INIT;
+	Coex__Pong pong = COEX__PONG__INIT;
+	Coex__Close cl = COEX__CLOSE__INIT;
+	size_t n;
+
+	switch (f->kind) {
+	case LINK_FRAME_PING:
+		ping.nonce = f->nonce;
+		m.kind_case = COEX__FRAME__KIND_PING;
+		m.ping = &ping;
+		break;
+	case LINK_FRAME_PONG:
+		pong.nonce = f->nonce;
+		m.kind_case = COEX__FRAME__KIND_PONG;
+		m.pong = &pong;
+		break;
+	case LINK_FRAME_CLOSE:
+		cl.reason = (Coex__CloseReason)f->reason;
+		cl.detail = (char *)f->detail;
+		m.kind_case = COEX__FRAME__KIND_CLOSE;
+		m.close = &cl;
+		break;
+	default:
+		return ERR_INVAL;
+	}
+	n = coex__frame__get_packed_size(&m);
+	if (n > out_cap)
+		return ERR_TOOBIG;
+	coex__frame__pack(&m, out);
+	*out_len = n;
+	return 0;
+}
+
+static int link_frame_copy(const Coex__Frame *m, struct link_frame *f)
+{
+	switch (m->kind_case) {
+	case COEX__FRAME__KIND_PING:
+		f->kind = LINK_FRAME_PING;
+		f->nonce = m->ping->nonce;
+		return 0;
+	case COEX__FRAME__KIND_PONG:
+		f->kind = LINK_FRAME_PONG;
+		f->nonce = m->pong->nonce;
+		return 0;
+	case COEX__FRAME__KIND_CLOSE:
+		f->kind = LINK_FRAME_CLOSE;
+		f->reason = (int)m->close->reason >= 0 && (int)m->close->reason <= (int)LINK_CLOSE_LIMIT
+				    ? (enum link_close_reason)m->close->reason
+				    : LINK_CLOSE_UNSPECIFIED;
+		strncpy(f->detail, m->close->detail, LIMIT_CLOSE_DETAIL_MAX);
+		f->detail[LIMIT_CLOSE_DETAIL_MAX] = '\0';
+		return 0;
+	default:
+		return ERR_PROTO;
+	}
+}
+
+int link_frame_decode(const uint8_t *in, size_t len, struct link_frame *out)
+{
+	Coex__Frame *m = coex__frame__unpack(NULL, len, in);
+	struct link_frame f;
+	int r;
+
+	if (!m)
+		return ERR_PROTO;
+	memset(&f, 0, sizeof(f));
+	r = link_frame_copy(m, &f);
+	coex__frame__free_unpacked(m, NULL);
+	if (r == 0)
+		*out = f;
+	return r;
+}
+
+const char *link_close_reason_str(enum link_close_reason r)
+{
+	static const char *const names[] = {"unspecified", "shutdown", "duplicate", "removed",
+					    "protocol", "timeout", "limit"};
+	return (unsigned)r < sizeof(names) / sizeof(names[0]) ? names[r] : "unspecified";
+}

@@ -1,0 +1,618 @@
+#include "testutil.h"
+
+#include "crypto/identity.h"
+#include "lib/err.h"
+#include "store/store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct fixture {
+	char dir[256];
+	char path[512];
+	struct store *s;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	snprintf(f->dir, sizeof(f->dir), "%s", tu_tmpdir());
+	snprintf(f->path, sizeof(f->path), "%s/coex.db", f->dir);
+	assert_int_equal(store_open(f->path, &f->s), 0);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	store_close(f->s);
+	tu_rmtree(f->dir);
+	free(f);
+	return 0;
+}
+
+static struct store_partner partner(const char *name, uint8_t fill)
+{
+	struct store_partner p;
+
+	memset(&p, 0, sizeof(p));
+	snprintf(p.name, sizeof(p.name), "%s", name);
+	memset(p.id, fill, sizeof(p.id));
+	snprintf(p.address, sizeof(p.address), "%s.example:7400", name);
+	p.added_ms = 1700000000000 + fill;
+	return p;
+}
+
+static struct store_invite invite(uint8_t fill, int64_t created_ms, int64_t expires_ms)
+{
+	struct store_invite inv;
+
+	memset(&inv, 0, sizeof(inv));
+	memset(inv.invite_id, fill, sizeof(inv.invite_id));
+	memset(inv.secret, fill ^ 0x5a, sizeof(inv.secret));
+	inv.created_ms = created_ms;
+	inv.expires_ms = expires_ms;
+	return inv;
+}
+
+static void assert_partner_equal(const struct store_partner *a, const struct store_partner *b)
+{
+	assert_string_equal(a->name, b->name);
+	assert_memory_equal(a->id, b->id, sizeof(a->id));
+	assert_string_equal(a->address, b->address);
+	assert_int_equal(a->added_ms, b->added_ms);
+	assert_string_equal(a->introduced_by, b->introduced_by);
+}
+
+/* Runs one SQL string on the database file directly (fixtures and inspection). */
+static void raw_exec(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+static void raw_text(const char *path, const char *sql, char *out, size_t cap)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	snprintf(out, cap, "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
+/* Sends stderr to a file while fn runs, and returns what was written (malloc'd). */
+static char *capture_stderr(const char *dir, int (*fn)(const char *, struct store **),
+			    const char *arg, int *r)
+{
+	char file[512];
+	struct store *s = (struct store *)&s; /* must stay untouched on failure */
+	int saved, fd;
+	char *text;
+
+	snprintf(file, sizeof(file), "%s/stderr.txt", dir);
+	fflush(stderr);
+	saved = dup(STDERR_FILENO);
+	fd = open(file, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(saved >= 0 && fd >= 0);
+	dup2(fd, STDERR_FILENO);
+	*r = fn(arg, &s);
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	close(fd);
+	assert_ptr_equal(s, (struct store *)&s);
+	text = tu_read_file(file, NULL);
+	unlink(file);
+	return text;
+}
+
+static void test_open_creates_private_wal_db(void **state)
+{
+	struct fixture *f = *state;
+	struct stat st;
+	char buf[64];
+
+	assert_int_equal(stat(f->path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	raw_text(f->path, "PRAGMA journal_mode", buf, sizeof(buf));
+	assert_string_equal(buf, "wal");
+	raw_text(f->path, "PRAGMA user_version", buf, sizeof(buf));
+	assert_int_equal(atoi(buf), STORE_SCHEMA_VERSION);
+	store_close(NULL);
+}
+
+static void test_open_errors(void **state)
+{
+	struct fixture *f = *state;
+	char path[600];
+	struct store *s = NULL;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/no/such/dir/coex.db", f->dir);
+	assert_int_equal(store_open(path, &s), -ENOENT);
+	assert_null(s);
+
+	snprintf(path, sizeof(path), "%s/junk.db", f->dir);
+	fd = open(path, O_WRONLY | O_CREAT, 0600);
+	assert_true(fd >= 0);
+	for (int i = 0; i < 64; i++)
+		assert_int_equal(write(fd, "this is not an SQLite database file!", 36), 36);
+	close(fd);
+	assert_int_equal(store_open(path, &s), ERR_STORE);
+	assert_null(s);
+}
+
+static void test_partner_add_get_remove(void **state)
+{
+	struct fixture *f = *state;
+	struct store_partner a = partner("globex", 1), b = partner("initech", 2), got, x;
+
+	snprintf(b.introduced_by, sizeof(b.introduced_by), "globex");
+	assert_int_equal(store_partner_add(f->s, &a), 0);
+	assert_int_equal(store_partner_add(f->s, &b), 0);
+	assert_int_equal(store_partner_get(f->s, a.id, &got), 0);
+	assert_partner_equal(&got, &a);
+	assert_int_equal(store_partner_get(f->s, b.id, &got), 0);
+	assert_partner_equal(&got, &b);
+
+	x = partner("globex", 3); /* name taken */
+	assert_int_equal(store_partner_add(f->s, &x), ERR_EXISTS);
+	x = partner("other", 1); /* id taken */
+	assert_int_equal(store_partner_add(f->s, &x), ERR_EXISTS);
+	x = partner("", 4);
+	assert_int_equal(store_partner_add(f->s, &x), ERR_INVAL);
+	x = partner("y", 4);
+	memset(x.name, 'n', sizeof(x.name)); /* no NUL */
+	assert_int_equal(store_partner_add(f->s, &x), ERR_INVAL);
+	x = partner("y", 4);
+	memset(x.address, 'a', sizeof(x.address));
+	assert_int_equal(store_partner_add(f->s, &x), ERR_INVAL);
+	x = partner("y", 4);
+	memset(x.introduced_by, 'i', sizeof(x.introduced_by));
+	assert_int_equal(store_partner_add(f->s, &x), ERR_INVAL);
+	x = partner("y", 4);
+	memset(x.name, 'n', STORE_NAME_MAX); /* longest name */
+	x.name[STORE_NAME_MAX] = '\0';
+	assert_int_equal(store_partner_add(f->s, &x), 0);
+
+	memset(&got, 0xee, sizeof(got));
+	x = got;
+	assert_int_equal(store_partner_remove(f->s, a.id), 0);
+	assert_int_equal(store_partner_remove(f->s, a.id), ERR_NOTFOUND);
+	assert_int_equal(store_partner_get(f->s, a.id, &got), ERR_NOTFOUND);
+	assert_memory_equal(&got, &x, sizeof(got)); /* untouched on failure */
+	/* the name is free again */
+	a.id[0] = 9;
+	assert_int_equal(store_partner_add(f->s, &a), 0);
+}
+
+static void test_partner_find(void **state)
+{
+	struct fixture *f = *state;
+	struct store_partner a = partner("globex", 0), b = partner("initech", 0), got;
+	char id_a[IDENTITY_ID_LEN + 1], id_b[IDENTITY_ID_LEN + 1], ref[IDENTITY_ID_LEN + 1];
+
+	/* a and b share their first 30 bytes, so their ids share a long prefix */
+	b.id[30] = 0x01;
+	b.id[31] = 0x80;
+	identity_id_format(a.id, id_a);
+	identity_id_format(b.id, id_b);
+	assert_int_equal(store_partner_add(f->s, &a), 0);
+	assert_int_equal(store_partner_add(f->s, &b), 0);
+
+	assert_int_equal(store_partner_find(f->s, "globex", &got), 0);
+	assert_partner_equal(&got, &a);
+	assert_int_equal(store_partner_find(f->s, id_b, &got), 0);
+	assert_partner_equal(&got, &b);
+	assert_int_equal(store_partner_find(f->s, id_a, &got), 0);
+	assert_partner_equal(&got, &a);
+
+	/* a prefix both share is ambiguous; one more character decides */
+	assert_int_equal(store_partner_find(f->s, "aaaa", &got), ERR_AMBIGUOUS);
+	for (size_t len = STORE_ID_PREFIX_MIN; len < IDENTITY_ID_LEN; len++) {
+		snprintf(ref, sizeof(ref), "%.*s", (int)len, id_b);
+		if (strncmp(id_a, id_b, len) == 0) {
+			assert_int_equal(store_partner_find(f->s, ref, &got), ERR_AMBIGUOUS);
+			continue;
+		}
+		assert_int_equal(store_partner_find(f->s, ref, &got), 0);
+		assert_partner_equal(&got, &b);
+		for (size_t i = 0; i < len; i++) /* either case */
+			ref[i] = (char)(ref[i] >= 'a' && ref[i] <= 'z' ? ref[i] - 32 : ref[i]);
+		assert_int_equal(store_partner_find(f->s, ref, &got), 0);
+		assert_partner_equal(&got, &b);
+	}
+
+	memset(&got, 0xee, sizeof(got));
+	assert_int_equal(store_partner_find(f->s, "aaa", &got), ERR_NOTFOUND);   /* too short */
+	assert_int_equal(store_partner_find(f->s, "bbbb", &got), ERR_NOTFOUND);  /* no match */
+	assert_int_equal(store_partner_find(f->s, "aa1a", &got), ERR_NOTFOUND);  /* not base32 */
+	assert_int_equal(store_partner_find(f->s, "", &got), ERR_NOTFOUND);
+	assert_int_equal(store_partner_find(f->s, "nobody", &got), ERR_NOTFOUND);
+	memcpy(ref, id_a, sizeof(ref));
+	ref[IDENTITY_ID_LEN - 1] = 'b'; /* non-zero trailing bits: not an id */
+	assert_int_equal(store_partner_find(f->s, ref, &got), ERR_NOTFOUND);
+	ref[0] = 'b'; /* a valid id nobody has */
+	ref[IDENTITY_ID_LEN - 1] = 'a';
+	assert_int_equal(store_partner_find(f->s, ref, &got), ERR_NOTFOUND);
+	assert_int_equal((uint8_t)got.name[0], 0xee);
+
+	/* a local name wins over an id prefix */
+	b = partner("aaaa", 7);
+	assert_int_equal(store_partner_add(f->s, &b), 0);
+	assert_int_equal(store_partner_find(f->s, "aaaa", &got), 0);
+	assert_partner_equal(&got, &b);
+}
+
+static void test_partner_list(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const names[] = {"initech", "Acme", "globex", "acme"};
+	static const char *const sorted[] = {"Acme", "acme", "globex", "initech"};
+	struct store_partner *list = (struct store_partner *)1;
+	size_t n = 99;
+
+	assert_int_equal(store_partner_list(f->s, &list, &n), 0);
+	assert_null(list);
+	assert_int_equal(n, 0);
+	for (int i = 0; i < 4; i++) {
+		struct store_partner p = partner(names[i], (uint8_t)(i + 1));
+		assert_int_equal(store_partner_add(f->s, &p), 0);
+	}
+	assert_int_equal(store_partner_list(f->s, &list, &n), 0);
+	assert_int_equal(n, 4);
+	for (int i = 0; i < 4; i++)
+		assert_string_equal(list[i].name, sorted[i]);
+	assert_int_equal(list[2].id[0], 3);
+	free(list);
+
+	/* more than the initial capacity */
+	for (int i = 0; i < 40; i++) {
+		char name[16];
+		snprintf(name, sizeof(name), "p%02d", i);
+		struct store_partner p = partner(name, (uint8_t)(100 + i));
+		assert_int_equal(store_partner_add(f->s, &p), 0);
+	}
+	assert_int_equal(store_partner_list(f->s, &list, &n), 0);
+	assert_int_equal(n, 44);
+	assert_string_equal(list[43].name, "p39");
+	free(list);
+}
+
+static void test_partner_set_address(void **state)
+{
+	struct fixture *f = *state;
+	struct store_partner a = partner("globex", 1), got;
+	char longaddr[STORE_ADDRESS_MAX + 2];
+	uint8_t other[IDENTITY_PK_LEN];
+
+	assert_int_equal(store_partner_add(f->s, &a), 0);
+	assert_int_equal(store_partner_set_address(f->s, a.id, "[::1]:7401"), 0);
+	assert_int_equal(store_partner_get(f->s, a.id, &got), 0);
+	assert_string_equal(got.address, "[::1]:7401");
+	assert_int_equal(store_partner_set_address(f->s, a.id, ""), 0);
+	assert_int_equal(store_partner_get(f->s, a.id, &got), 0);
+	assert_string_equal(got.address, "");
+
+	memset(other, 2, sizeof(other));
+	assert_int_equal(store_partner_set_address(f->s, other, "x:1"), ERR_NOTFOUND);
+	memset(longaddr, 'h', sizeof(longaddr) - 1);
+	longaddr[sizeof(longaddr) - 1] = '\0';
+	assert_int_equal(store_partner_set_address(f->s, a.id, longaddr), ERR_INVAL);
+	longaddr[STORE_ADDRESS_MAX] = '\0';
+	assert_int_equal(store_partner_set_address(f->s, a.id, longaddr), 0);
+}
+
+static void test_invite_add_get(void **state)
+{
+	struct fixture *f = *state;
+	struct store_invite inv = invite(1, 1000, 2000), got, bad;
+	uint8_t missing[STORE_INVITE_ID_LEN];
+
+	assert_int_equal(store_invite_add(f->s, &inv), 0);
+	memset(&got, 0xee, sizeof(got));
+	assert_int_equal(store_invite_get(f->s, inv.invite_id, &got), 0);
+	assert_memory_equal(&got, &inv, sizeof(inv));
+	assert_int_equal(got.used_ms, 0);
+
+	assert_int_equal(store_invite_add(f->s, &inv), ERR_EXISTS);
+	bad = invite(2, 2000, 2000);
+	assert_int_equal(store_invite_add(f->s, &bad), ERR_INVAL);
+	bad = invite(2, 2000, 1000);
+	assert_int_equal(store_invite_add(f->s, &bad), ERR_INVAL);
+
+	/* used_ms / used_by are ignored: a new invite is unused */
+	bad = invite(3, 1000, 2000);
+	bad.used_ms = 1500;
+	memset(bad.used_by, 7, sizeof(bad.used_by));
+	assert_int_equal(store_invite_add(f->s, &bad), 0);
+	assert_int_equal(store_invite_get(f->s, bad.invite_id, &got), 0);
+	assert_int_equal(got.used_ms, 0);
+	assert_int_equal(got.used_by[0], 0);
+
+	memset(missing, 9, sizeof(missing));
+	memset(&got, 0xee, sizeof(got));
+	assert_int_equal(store_invite_get(f->s, missing, &got), ERR_NOTFOUND);
+	assert_int_equal(got.secret[0], 0xee);
+	sodium_memzero(&got, sizeof(got));
+}
+
+static void test_invite_redeem(void **state)
+{
+	struct fixture *f = *state;
+	struct store_invite inv = invite(1, 1000, 5000), got;
+	struct store_partner p = partner("globex", 0x42), stored, x;
+	uint8_t missing[STORE_INVITE_ID_LEN];
+
+	assert_int_equal(store_invite_add(f->s, &inv), 0);
+	memset(missing, 9, sizeof(missing));
+	assert_int_equal(store_invite_redeem(f->s, missing, 2000, &p, &stored), ERR_NOTFOUND);
+
+	assert_int_equal(store_invite_redeem(f->s, inv.invite_id, 2000, &p, &stored), 0);
+	assert_partner_equal(&stored, &p);
+	assert_int_equal(store_partner_get(f->s, p.id, &x), 0);
+	assert_partner_equal(&x, &p);
+	assert_int_equal(store_invite_get(f->s, inv.invite_id, &got), 0);
+	assert_int_equal(got.used_ms, 2000);
+	assert_memory_equal(got.used_by, p.id, sizeof(p.id));
+
+	/* one time only, even for the same partner */
+	assert_int_equal(store_invite_redeem(f->s, inv.invite_id, 2001, &p, NULL), ERR_USED);
+
+	/* expiry is checked, and an expired attempt writes nothing */
+	inv = invite(2, 1000, 5000);
+	assert_int_equal(store_invite_add(f->s, &inv), 0);
+	x = partner("late", 0x43);
+	assert_int_equal(store_invite_redeem(f->s, inv.invite_id, 5000, &x, NULL), ERR_EXPIRED);
+	assert_int_equal(store_partner_get(f->s, x.id, &stored), ERR_NOTFOUND);
+	assert_int_equal(store_invite_get(f->s, inv.invite_id, &got), 0);
+	assert_int_equal(got.used_ms, 0);
+	assert_int_equal(store_invite_redeem(f->s, inv.invite_id, 4999, &x, NULL), 0);
+
+	/* a bad partner is refused before anything */
+	inv = invite(3, 1000, 5000);
+	assert_int_equal(store_invite_add(f->s, &inv), 0);
+	x = partner("", 0x44);
+	assert_int_equal(store_invite_redeem(f->s, inv.invite_id, 2000, &x, NULL), ERR_INVAL);
+	sodium_memzero(&got, sizeof(got));
+}
+
+static void test_invite_redeem_names(void **state)
+{
+	struct fixture *f = *state;
+	struct store_partner p, stored;
+	struct store_invite inv;
+	char longname[STORE_NAME_MAX + 1];
+
+	p = partner("globex", 1);
+	assert_int_equal(store_partner_add(f->s, &p), 0);
+	for (uint8_t i = 2; i <= 3; i++) {
+		char want[16];
+		inv = invite(i, 0, 10);
+		assert_int_equal(store_invite_add(f->s, &inv), 0);
+		p = partner("globex", i);
+		assert_int_equal(store_invite_redeem(f->s, inv.invite_id, 1, &p, &stored), 0);
+		snprintf(want, sizeof(want), "globex-%u", i);
+		assert_string_equal(stored.name, want);
+		assert_memory_equal(stored.id, p.id, sizeof(p.id));
+	}
+
+	/* a known id keeps its partner (and name) unchanged */
+	inv = invite(4, 0, 10);
+	assert_int_equal(store_invite_add(f->s, &inv), 0);
+	p = partner("brand-new-name", 2);
+	p.address[0] = '\0';
+	assert_int_equal(store_invite_redeem(f->s, inv.invite_id, 1, &p, &stored), 0);
+	assert_string_equal(stored.name, "globex-2");
+	assert_string_equal(stored.address, "globex.example:7400");
+
+	/* a suffix on a name of the longest length cuts the name, never inside a character */
+	memset(longname, 'x', STORE_NAME_MAX);
+	longname[STORE_NAME_MAX] = '\0';
+	memcpy(longname + STORE_NAME_MAX - 3, "\xc3\xa9", 2); /* "é" at bytes 61..62 */
+	p = partner(longname, 10);
+	assert_int_equal(store_partner_add(f->s, &p), 0);
+	inv = invite(5, 0, 10);
+	assert_int_equal(store_invite_add(f->s, &inv), 0);
+	p = partner(longname, 11);
+	assert_int_equal(store_invite_redeem(f->s, inv.invite_id, 1, &p, &stored), 0);
+	assert_int_equal(strlen(stored.name), STORE_NAME_MAX - 1);
+	assert_memory_equal(stored.name, longname, STORE_NAME_MAX - 3);
+	assert_string_equal(stored.name + STORE_NAME_MAX - 3, "-2");
+}
+
+static void test_invite_redeem_rolls_back(void **state)
+{
+	struct fixture *f = *state;
+	struct store_invite inv = invite(1, 0, 10), got;
+	struct store_partner p, stored;
+
+	/* "acme" and "acme-2" .. "acme-99" taken: the invite is marked used, then adding the
+	 * partner fails, and the whole transaction must be undone */
+	for (int i = 1; i <= STORE_NAME_SUFFIX_MAX; i++) {
+		char name[16];
+		snprintf(name, sizeof(name), i == 1 ? "acme" : "acme-%d", i);
+		p = partner(name, 0);
+		p.id[0] = (uint8_t)i;
+		assert_int_equal(store_partner_add(f->s, &p), 0);
+	}
+	assert_int_equal(store_invite_add(f->s, &inv), 0);
+	p = partner("acme", 0xaa);
+	memset(&stored, 0xee, sizeof(stored));
+	assert_int_equal(store_invite_redeem(f->s, inv.invite_id, 1, &p, &stored), ERR_EXISTS);
+	assert_int_equal((uint8_t)stored.name[0], 0xee);
+	assert_int_equal(store_invite_get(f->s, inv.invite_id, &got), 0);
+	assert_int_equal(got.used_ms, 0);
+	assert_int_equal(got.used_by[0], 0);
+	assert_int_equal(store_partner_get(f->s, p.id, &stored), ERR_NOTFOUND);
+
+	/* and the store still works: a free name redeems the same invite */
+	p = partner("acme corp", 0xaa);
+	assert_int_equal(store_invite_redeem(f->s, inv.invite_id, 1, &p, &stored), 0);
+	sodium_memzero(&got, sizeof(got));
+}
+
+static void test_invite_prune(void **state)
+{
+	struct fixture *f = *state;
+	const int64_t now = 10 * STORE_INVITE_PRUNE_AFTER_MS;
+	struct store_invite old_unused = invite(1, 0, now - STORE_INVITE_PRUNE_AFTER_MS - 1);
+	struct store_invite recent = invite(2, 0, now - 1000);
+	struct store_invite live = invite(3, 0, now + 1000);
+	struct store_invite old_used = invite(4, 0, now - 2 * STORE_INVITE_PRUNE_AFTER_MS);
+	struct store_partner p = partner("globex", 1);
+	struct store_invite got;
+	size_t n = 99;
+
+	assert_int_equal(store_invite_add(f->s, &old_unused), 0);
+	assert_int_equal(store_invite_add(f->s, &recent), 0);
+	assert_int_equal(store_invite_add(f->s, &live), 0);
+	assert_int_equal(store_invite_add(f->s, &old_used), 0);
+	assert_int_equal(store_invite_redeem(f->s, old_used.invite_id, 1, &p, NULL), 0);
+
+	assert_int_equal(store_invite_prune(f->s, now, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(store_invite_get(f->s, old_unused.invite_id, &got), ERR_NOTFOUND);
+	assert_int_equal(store_invite_get(f->s, recent.invite_id, &got), 0);
+	assert_int_equal(store_invite_get(f->s, live.invite_id, &got), 0);
+	assert_int_equal(store_invite_get(f->s, old_used.invite_id, &got), 0);
+	assert_int_equal(store_invite_prune(f->s, now, NULL), 0);
+	assert_int_equal(store_invite_prune(f->s, INT64_MIN, &n), 0);
+	assert_int_equal(n, 0);
+	sodium_memzero(&got, sizeof(got));
+}
+
+static void test_reopen_persists(void **state)
+{
+	struct fixture *f = *state;
+	struct store_partner a = partner("globex", 1), got;
+	struct store_invite inv = invite(1, 1000, 2000), igot;
+
+	assert_int_equal(store_partner_add(f->s, &a), 0);
+	assert_int_equal(store_invite_add(f->s, &inv), 0);
+	store_close(f->s);
+	f->s = NULL;
+	assert_int_equal(store_open(f->path, &f->s), 0);
+	assert_int_equal(store_partner_get(f->s, a.id, &got), 0);
+	assert_partner_equal(&got, &a);
+	assert_int_equal(store_invite_get(f->s, inv.invite_id, &igot), 0);
+	assert_memory_equal(&igot, &inv, sizeof(inv));
+	sodium_memzero(&igot, sizeof(igot));
+}
+
+/* A database as coexd with schema version 1 left it: partners only. */
+static const char v1_db[] =
+	"CREATE TABLE partners ("
+	" name TEXT NOT NULL UNIQUE CHECK (length(CAST(name AS BLOB)) BETWEEN 1 AND 64),"
+	" id BLOB NOT NULL UNIQUE CHECK (length(id) = 32),"
+	" address TEXT NOT NULL DEFAULT '',"
+	" added_ms INTEGER NOT NULL,"
+	" introduced_by TEXT NOT NULL DEFAULT '');"
+	"INSERT INTO partners VALUES ('globex', zeroblob(32), 'g:7400', 5, '');"
+	"PRAGMA user_version = 1;";
+
+static void test_upgrade_from_v1(void **state)
+{
+	struct fixture *f = *state;
+	char path[600], buf[64];
+	struct store *s = NULL;
+	struct store_partner got;
+	struct store_invite inv = invite(1, 1000, 2000);
+	uint8_t zero[IDENTITY_PK_LEN] = {0};
+
+	snprintf(path, sizeof(path), "%s/v1.db", f->dir);
+	raw_exec(path, v1_db);
+	assert_int_equal(store_open(path, &s), 0);
+	assert_int_equal(store_partner_get(s, zero, &got), 0);
+	assert_string_equal(got.name, "globex");
+	assert_string_equal(got.address, "g:7400");
+	assert_int_equal(store_invite_add(s, &inv), 0);
+	store_close(s);
+	raw_text(path, "PRAGMA user_version", buf, sizeof(buf));
+	assert_int_equal(atoi(buf), STORE_SCHEMA_VERSION);
+	raw_text(path, "PRAGMA journal_mode", buf, sizeof(buf));
+	assert_string_equal(buf, "wal");
+}
+
+static void test_failed_migration_rolls_back(void **state)
+{
+	struct fixture *f = *state;
+	char path[600], sql[sizeof(v1_db) + 64], buf[64];
+	struct store *s = NULL;
+
+	/* step 2 cannot create invites over a table of that name: the step is undone whole */
+	snprintf(path, sizeof(path), "%s/v1.db", f->dir);
+	snprintf(sql, sizeof(sql), "%sCREATE TABLE invites (x);", v1_db);
+	raw_exec(path, sql);
+	assert_int_equal(store_open(path, &s), ERR_STORE);
+	assert_null(s);
+	raw_text(path, "PRAGMA user_version", buf, sizeof(buf));
+	assert_int_equal(atoi(buf), 1);
+	raw_text(path, "SELECT count(*) FROM partners", buf, sizeof(buf));
+	assert_int_equal(atoi(buf), 1);
+}
+
+static void test_newer_schema_refused(void **state)
+{
+	struct fixture *f = *state;
+	char path[600], buf[64], *log;
+	int r;
+
+	snprintf(path, sizeof(path), "%s/new.db", f->dir);
+	snprintf(buf, sizeof(buf), "PRAGMA user_version = %d;", STORE_SCHEMA_VERSION + 1);
+	raw_exec(path, buf);
+	log = capture_stderr(f->dir, store_open, path, &r);
+	assert_int_equal(r, ERR_STORE);
+	assert_non_null(strstr(log, "level=error msg=store_schema_too_new"));
+	snprintf(buf, sizeof(buf), "version=%d supported=%d", STORE_SCHEMA_VERSION + 1,
+		 STORE_SCHEMA_VERSION);
+	assert_non_null(strstr(log, buf));
+	assert_non_null(strstr(log, "upgrade coexd"));
+	free(log);
+	/* left as it was */
+	raw_text(path, "PRAGMA user_version", buf, sizeof(buf));
+	assert_int_equal(atoi(buf), STORE_SCHEMA_VERSION + 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_open_creates_private_wal_db, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_partner_add_get_remove, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_partner_find, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_partner_list, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_partner_set_address, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_invite_add_get, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_invite_redeem, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_invite_redeem_names, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_invite_redeem_rolls_back, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_invite_prune, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reopen_persists, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_upgrade_from_v1, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failed_migration_rolls_back, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
+	};
+
+	if (sodium_init() < 0)
+		return 1;
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
