@@ -216,7 +216,7 @@ static int config_port_parse(const char *s, uint16_t *out)
 			return ERR_INVAL;
 		v = v * 10 + (unsigned long)(s[i] - '0');
 	}
-	if (v == 0 || v > 65535)
+	if (v > 65535)
 		return ERR_INVAL;
 	*out = (uint16_t)v;
 	return 0;
@@ -278,12 +278,14 @@ static int config_u32_parse(const char *s, uint32_t min, uint32_t max, uint32_t 
 static const char why_name[] = "must be 1 to 64 bytes of UTF-8 text without control"
 			       " characters or ';'";
 static const char why_address[] = "must be HOST:PORT (an IPv4 address, a host name or"
-				  " [an IPv6 address]) with a port from 1 to 65535";
+				  " [an IPv6 address]) with a port from 1 to 65535 (0 for listen: any free port)";
 
+/* Port 0 is allowed only where the OS picks the port: a listen address. */
 static int config_address_check(const char *v, char *host, size_t hostcap, uint16_t *port,
-				char *why, size_t n)
+				char *why, size_t n, int allow_port0)
 {
-	if (strlen(v) > CONFIG_ADDRESS_MAX || config_parse_hostport(v, host, hostcap, port) != 0) {
+	if (strlen(v) > CONFIG_ADDRESS_MAX || config_parse_hostport(v, host, hostcap, port) != 0 ||
+	    (*port == 0 && !allow_port0)) {
 		snprintf(why, n, "%s", why_address);
 		return ERR_INVAL;
 	}
@@ -303,7 +305,7 @@ static int config_set_name(struct config_parser *p, const char *v, char *why, si
 static int config_set_listen(struct config_parser *p, const char *v, char *why, size_t n)
 {
 	int r = config_address_check(v, p->cfg.listen_host, sizeof(p->cfg.listen_host),
-				     &p->cfg.listen_port, why, n);
+				     &p->cfg.listen_port, why, n, 1);
 
 	if (r == 0)
 		snprintf(p->cfg.listen, sizeof(p->cfg.listen), "%s", v);
@@ -359,7 +361,7 @@ static int config_set_partner_address(struct config_parser *p, const char *v, ch
 {
 	char host[CONFIG_HOST_MAX + 1];
 	uint16_t port;
-	int r = config_address_check(v, host, sizeof(host), &port, why, n);
+	int r = config_address_check(v, host, sizeof(host), &port, why, n, 0);
 
 	if (r == 0)
 		snprintf(config_cur_partner(p)->address, CONFIG_ADDRESS_MAX + 1, "%s", v);

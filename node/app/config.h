@@ -108,7 +108,8 @@ int config_write_initial(const char *path, const char *name, const char *listen,
 int config_name_check(const char *name);
 
 /* Splits "host:port" ("[v6addr]:port" for IPv6). host must be an IPv4 address, an IPv6
- * address in brackets or a DNS host name; port 1..65535. Writes host (without brackets,
+ * address in brackets or a DNS host name; port 0..65535 (0: any free port, for listen only;
+ * callers that dial check for 0 themselves). Writes host (without brackets,
  * NUL-terminated) and *port only on success. Returns 0, ERR_INVAL or ERR_TOOBIG (host
  * does not fit hostcap). */
 int config_parse_hostport(const char *s, char *host, size_t hostcap, uint16_t *port);

@@ -31,6 +31,11 @@ void join_link_failed(struct link *l, int err, const char *msg)
 			 "no answer from the inviter at %s within %u s: the code may have been used "
 			 "already or revoked, or the inviter is not reachable",
 			 j->address, l->net->cfg.handshake_timeout_ms / 1000);
+	else if (err == ERR_DENIED)
+		snprintf(buf, sizeof(buf),
+			 "the inviter at %s closed the connection without answering: the code may "
+			 "have been used already, expired or been revoked; ask for a new one",
+			 j->address);
 	else
 		snprintf(buf, sizeof(buf), "joining via %s failed: %s", j->address,
 			 msg ? msg : err_str(err));

@@ -363,8 +363,9 @@ static void link_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	int r;
 
 	if (nread < 0) {
-		if (l->join)
-			join_link_failed(l, ERR_UNAVAILABLE, "the inviter closed the connection");
+		/* An inviter that refuses a proof says nothing and closes. */
+		if (l->join && l->state == LINK_AWAIT_RESPONSE)
+			join_link_failed(l, ERR_DENIED, NULL);
 		link_close(l, LINK_CLOSE_UNSPECIFIED, nread == UV_EOF ? "eof" : uv_strerror((int)nread));
 		return;
 	}

@@ -21,6 +21,10 @@ class Failure(Exception):
     pass
 
 
+class Died(Exception):
+    """A node exited when it should not have: never retried by wait_for."""
+
+
 def check(cond, what):
     if not cond:
         raise Failure(what)
@@ -51,10 +55,17 @@ class Node:
         r = self.cli("init", "--name", name, "--listen", listen, json_out=True)
         self.id = r["id"]
         if limits:
-            with open(os.path.join(self.dir, "coex.conf"), "a") as f:
-                f.write("\n[limits]\n")
-                for k, v in limits.items():
-                    f.write("%s = %s\n" % (k, v))
+            self.set_limits(limits)
+
+    def set_limits(self, limits):
+        """Sets [limits] keys in coex.conf (the section 'coex init' wrote)."""
+        path = os.path.join(self.dir, "coex.conf")
+        with open(path) as f:
+            lines = f.read().splitlines()
+        at = lines.index("[limits]") + 1
+        lines[at:at] = ["%s = %s" % kv for kv in limits.items()]
+        with open(path, "w") as f:
+            f.write("\n".join(lines) + "\n")
 
     def run(self, *args, check_rc=True, timeout=60):
         """Runs the CLI; returns (rc, stdout, stderr)."""
@@ -82,7 +93,7 @@ class Node:
 
     def alive(self):
         if self.proc is None or self.proc.poll() is not None:
-            raise Failure("coexd %s exited: %s" % (self.name, self.log_tail()))
+            raise Died("coexd %s exited: %s" % (self.name, self.log_tail()))
         return True
 
     def kill(self, sig=signal.SIGKILL):

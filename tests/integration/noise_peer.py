@@ -310,7 +310,8 @@ def recv_message(sock):
 
 
 def read_until_closed(sock):
-    """Reads until the peer closes. Returns (every byte received, "eof" or "reset")."""
+    """Reads until the peer closes or the socket's timeout passes. Returns (every byte
+    received, "eof", "reset" or "timeout")."""
     data = bytearray()
     try:
         while True:
@@ -320,6 +321,8 @@ def read_until_closed(sock):
             data += chunk
     except ConnectionResetError:
         return bytes(data), "reset"
+    except socket.timeout:
+        return bytes(data), "timeout"
 
 
 # ---------------------------------------------------------------- Noise IK

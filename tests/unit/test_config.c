@@ -295,13 +295,13 @@ static const struct bad_case bad_cases[] = {
 	 " got \"a\x01z\""},
 	{NODE "listen = 0.0.0.0\n", 3,
 	 "[node] listen: must be HOST:PORT (an IPv4 address, a host name or [an IPv6 address])"
-	 " with a port from 1 to 65535, got \"0.0.0.0\""},
+	 " with a port from 1 to 65535 (0 for listen: any free port), got \"0.0.0.0\""},
 	{NODE "listen = ::1:7400\n", 3,
 	 "[node] listen: must be HOST:PORT (an IPv4 address, a host name or [an IPv6 address])"
-	 " with a port from 1 to 65535, got \"::1:7400\""},
-	{NODE "listen = 1.2.3.4:0\n", 3,
+	 " with a port from 1 to 65535 (0 for listen: any free port), got \"::1:7400\""},
+	{NODE "listen = 1.2.3.4:65536\n", 3,
 	 "[node] listen: must be HOST:PORT (an IPv4 address, a host name or [an IPv6 address])"
-	 " with a port from 1 to 65535, got \"1.2.3.4:0\""},
+	 " with a port from 1 to 65535 (0 for listen: any free port), got \"1.2.3.4:65536\""},
 	{NODE "log_level = verbose\n", 3,
 	 "[node] log_level: must be debug, info, warn or error, got \"verbose\""},
 	{NODE "data = relative/dir\n", 3,
@@ -317,7 +317,7 @@ static const struct bad_case bad_cases[] = {
 	 "[partner a] id: missing; every partner needs its node id"},
 	{NODE "[partner a]\nid = " ID_A "\naddress = a.example\n", 5,
 	 "[partner a] address: must be HOST:PORT (an IPv4 address, a host name or"
-	 " [an IPv6 address]) with a port from 1 to 65535, got \"a.example\""},
+	 " [an IPv6 address]) with a port from 1 to 65535 (0 for listen: any free port), got \"a.example\""},
 	{NODE "[partner a]\nid = " ID_A "\n[partner a]\n", 5,
 	 "[partner a]: section given twice (first on line 3)"},
 	{NODE "[partner a]\nid = " ID_A "\n[partner b]\nid = " ID_A "\n", 6,
@@ -398,6 +398,7 @@ static void test_hostport(void **state)
 	} good[] = {
 		{"0.0.0.0:7400", "0.0.0.0", 7400},
 		{"[::]:1", "::", 1},
+		{"127.0.0.1:0", "127.0.0.1", 0},
 		{"[2001:db8::1]:65535", "2001:db8::1", 65535},
 		{"[::ffff:1.2.3.4]:80", "::ffff:1.2.3.4", 80},
 		{"localhost:7400", "localhost", 7400},
@@ -406,7 +407,7 @@ static void test_hostport(void **state)
 		{"xn--caf-dma.example:1", "xn--caf-dma.example", 1},
 	};
 	static const char *const bad[] = {
-		"", ":", ":7400", "host:", "host", "host:0", "host:65536", "host:123456",
+		"", ":", ":7400", "host:", "host", "host:65536", "host:123456",
 		"host:-1", "host:+1", "host:7400x", "host: 7400", " host:7400", "::1:7400",
 		"[::1]7400", "[::1]", "[::1:7400", "[]:1", "[1.2.3.4]:1", "[zz::1]:1",
 		"[fe80::1%eth0]:1", "1.2.3.999:1", "1.2.3:1", "-a.example:1", "a-.example:1",
@@ -550,8 +551,8 @@ static void test_write_initial_refuses(void **state)
 	assert_int_equal(config_write_initial(f->path, "n", "0.0.0.0", f->err, sizeof(f->err)),
 			 ERR_INVAL);
 	assert_string_equal(f->err, "listen: must be HOST:PORT (an IPv4 address, a host name or"
-				    " [an IPv6 address]) with a port from 1 to 65535,"
-				    " got \"0.0.0.0\"");
+				    " [an IPv6 address]) with a port from 1 to 65535 (0 for listen:"
+				    " any free port), got \"0.0.0.0\"");
 	snprintf(path, sizeof(path), "%s/missing/coex.conf", f->dir);
 	assert_int_equal(config_write_initial(path, "n", NULL, f->err, sizeof(f->err)), -ENOENT);
 	assert_non_null(strstr(f->err, "cannot write"));
