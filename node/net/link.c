@@ -318,12 +318,17 @@ static void link_on_transport(struct link *l, const uint8_t *msg, size_t len)
 	}
 	if (l->sess.recv.n % LIMIT_REKEY_MESSAGES == 0)
 		noise_cipher_rekey(&l->sess.recv);
-	if (l->state == LINK_AWAIT_CONFIRM && link_on_confirm(l) != 0)
-		return;
 	if (link_frame_decode(pt, plen, &f) != 0) {
-		link_close(l, LINK_CLOSE_PROTOCOL, "undecodable frame");
+		if (l->state == LINK_AWAIT_CONFIRM) {
+			net_log_drop(l->net, l, "bad_confirm");
+			link_close(l, LINK_CLOSE_UNSPECIFIED, NULL);
+		} else {
+			link_close(l, LINK_CLOSE_PROTOCOL, "undecodable frame");
+		}
 		return;
 	}
+	if (l->state == LINK_AWAIT_CONFIRM && link_on_confirm(l) != 0)
+		return;
 	link_on_frame(l, &f);
 }
 

@@ -64,7 +64,7 @@ static int handshake_check_initiator(struct noise_handshake *hs,
 
 	if (identity_pk_to_x25519(peer->identity, x_pk) != 0 ||
 	    sodium_memcmp(x_pk, hs->rs, 32) != 0 || !handshake_version_ok(peer))
-		return ERR_DENIED;
+		return ERR_PROTO;
 	if ((ts > now && ts - now > rsp->skew_ms) || (now > ts && now - ts > rsp->skew_ms))
 		return ERR_EXPIRED;
 	if ((r = rsp->admit(rsp->arg, peer)) != 0)

@@ -42,7 +42,7 @@ int handshake_complete(struct noise_handshake *hs, const uint8_t peer_pk[32], co
 
 /* Responder: reads an initiation and, if every check passes, writes the response into out and
  * derives the session (hs is wiped). Checks in order: decryption (ERR_CRYPTO), Hello
- * (ERR_PROTO), identity bound to the Noise static key and a common version (ERR_DENIED),
+ * (ERR_PROTO), identity bound to the Noise static key and a common version (ERR_PROTO),
  * timestamp within skew (ERR_EXPIRED), admit() (its code), replay (ERR_REPLAY).
  * On any error nothing must be sent back. peer_out is written only on success. */
 int handshake_respond(struct noise_handshake *hs, const struct handshake_responder *rsp,
