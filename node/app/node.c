@@ -5,6 +5,7 @@
 #include "ctl/ctl.h"
 #include "lib/err.h"
 #include "lib/log.h"
+#include "net/commit.h"
 #include "net/net.h"
 #include "store/store.h"
 
@@ -27,6 +28,7 @@ struct node {
 	struct store *store;
 	struct net *net;
 	struct ctl *ctl;
+	struct commit *commit;
 	uv_signal_t sigint, sigterm;
 	int lock_fd;
 	int pending_stops;
@@ -144,11 +146,12 @@ static void node_on_signal(uv_signal_t *s, int signum)
 	if (nd->pending_stops)
 		return;
 	log_info("stopping", "signal=%d", signum);
-	nd->pending_stops = 2;
+	nd->pending_stops = 3;
 	uv_signal_stop(&nd->sigint);
 	uv_signal_stop(&nd->sigterm);
 	ctl_stop(nd->ctl, node_stopped, nd);
 	net_stop(nd->net, node_stopped, nd);
+	commit_stop(nd->commit, node_stopped, nd);
 }
 
 static int node_start_net(struct node *nd)
@@ -156,7 +159,8 @@ static int node_start_net(struct node *nd)
 	const struct config_limits *lim = &nd->cfg.limits;
 	struct net_config nc = {
 		.name = nd->cfg.name, .listen = nd->cfg.listen,
-		.frame_bytes = lim->frame_bytes, .handshakes_per_address = lim->handshakes_per_address,
+		.frame_bytes = lim->frame_bytes, .message_bytes = lim->message_bytes,
+		.handshakes_per_address = lim->handshakes_per_address,
 		.handshakes_total = lim->handshakes_total, .handshake_timeout_ms = lim->handshake_timeout_ms,
 		.clock_skew_ms = lim->clock_skew_ms, .keepalive_ms = lim->keepalive_ms,
 		.dead_ms = lim->dead_ms, .reconnect_min_ms = lim->reconnect_min_ms,
@@ -164,8 +168,17 @@ static int node_start_net(struct node *nd)
 	};
 	int r;
 
-	if ((r = net_new(&nd->loop, &nd->self, nd->store, &nc, &nd->net)) != 0 ||
-	    (r = net_start(nd->net)) != 0) {
+	char path[PATH_MAX + 16];
+
+	node_path(nd, "coex.db", path, sizeof(path));
+	if ((r = commit_new(&nd->loop, path, &nd->self, &nd->commit)) != 0) {
+		fprintf(stderr, "coexd: cannot open the store %s for writing: %s\n", path, err_str(r));
+		return -1;
+	}
+	if ((r = net_new(&nd->loop, &nd->self, nd->store, &nc, &nd->net)) != 0)
+		return -1;
+	net_attach_commit(nd->net, nd->commit);
+	if ((r = net_start(nd->net)) != 0) {
 		fprintf(stderr, "coexd: cannot listen on %s: %s\n", nd->cfg.listen, err_str(r));
 		return -1;
 	}
@@ -214,9 +227,10 @@ static int node_start(struct node *nd)
 static void node_shutdown_partial(struct node *nd)
 {
 	/* Start-up failed half-way: close what was opened, then leave. */
-	nd->pending_stops = 1 + (nd->ctl != NULL);
+	nd->pending_stops = 2 + (nd->ctl != NULL);
 	if (nd->ctl)
 		ctl_stop(nd->ctl, node_stopped, nd);
+	commit_stop(nd->commit, node_stopped, nd);
 	uv_signal_init(&nd->loop, &nd->sigint);
 	uv_signal_init(&nd->loop, &nd->sigterm);
 	net_stop(nd->net, node_stopped, nd);
@@ -239,11 +253,18 @@ int node_run(const char *dir)
 		log_info("stopped", "%s", "");
 	} else if (nd->net) {
 		node_shutdown_partial(nd);
+	} else if (nd->commit) {
+		nd->pending_stops = 1;
+		uv_signal_init(&nd->loop, &nd->sigint);
+		uv_signal_init(&nd->loop, &nd->sigterm);
+		commit_stop(nd->commit, node_stopped, nd);
+		uv_run(&nd->loop, UV_RUN_DEFAULT);
 	}
-	if (nd->net)
+	if (nd->commit)
 		uv_loop_close(&nd->loop);
 	ctl_free(nd->ctl);
 	net_free(nd->net);
+	commit_free(nd->commit);
 	store_close(nd->store);
 	config_free(&nd->cfg);
 	identity_wipe(&nd->self);

@@ -167,6 +167,7 @@ void ctl_client_resume(struct ctl_client *cl)
 {
 	cl->busy = false;
 	cl->join = NULL;
+	cl->wait = NULL;
 }
 
 static int ctl_peer_allowed(uv_pipe_t *p)

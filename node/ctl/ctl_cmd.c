@@ -207,6 +207,8 @@ void ctl_cmd_abandon(struct ctl_client *c)
 {
 	net_join_abandon(c->join);
 	c->join = NULL;
+	net_wait_abandon(c->wait);
+	c->wait = NULL;
 }
 
 /* Local names: 1..64 of [a-z0-9._-], starting with a letter or digit, and not something
@@ -353,6 +355,21 @@ void ctl_cmd_dispatch(struct ctl_client *c, const Coex__CtlRequest *req)
 		break;
 	case COEX__CTL_REQUEST__CMD_PARTNER_REMOVE:
 		ctl_cmd_partner_remove(c, req->partner_remove);
+		break;
+	case COEX__CTL_REQUEST__CMD_PROPOSE:
+		ctl_cmd_propose(c, req->propose);
+		break;
+	case COEX__CTL_REQUEST__CMD_RESPOND:
+		ctl_cmd_respond(c, req->respond);
+		break;
+	case COEX__CTL_REQUEST__CMD_LIST:
+		ctl_cmd_list(c, req->list);
+		break;
+	case COEX__CTL_REQUEST__CMD_SHOW:
+		ctl_cmd_show(c, req->show);
+		break;
+	case COEX__CTL_REQUEST__CMD_THREAD:
+		ctl_cmd_thread(c, req->thread);
 		break;
 	default:
 		ctl_client_error(c, ERR_PROTO, "unknown control command");

@@ -21,6 +21,7 @@ struct ctl_client {
 	bool busy;                    /* an asynchronous command is running */
 	bool closing;
 	struct net_join *join;
+	struct net_wait *wait;
 };
 
 struct ctl {
@@ -48,5 +49,12 @@ void ctl_client_resume(struct ctl_client *c);
 void ctl_cmd_dispatch(struct ctl_client *c, const Coex__CtlRequest *req);
 /* The client goes away while a command runs. */
 void ctl_cmd_abandon(struct ctl_client *c);
+
+/* ctl_msg.c */
+void ctl_cmd_propose(struct ctl_client *c, const Coex__ProposeRequest *req);
+void ctl_cmd_respond(struct ctl_client *c, const Coex__RespondRequest *req);
+void ctl_cmd_list(struct ctl_client *c, const Coex__ListRequest *req);
+void ctl_cmd_show(struct ctl_client *c, const Coex__ShowRequest *req);
+void ctl_cmd_thread(struct ctl_client *c, const Coex__ShowRequest *req);
 
 #endif

@@ -38,6 +38,7 @@ static void link_on_close(uv_handle_t *h)
 	if (l->next)
 		l->next->prev = l->prev;
 	frame_reader_free(&l->fr);
+	free(l->env_buf);
 	noise_handshake_wipe(&l->hs);
 	noise_session_wipe(&l->sess);
 	free(l->join);
@@ -278,6 +279,62 @@ static void link_on_response(struct link *l, const uint8_t *msg, size_t len)
 		net_link_established(l->net, l);
 }
 
+/* Reassembles an envelope from its chunks; its length is checked before any allocation. */
+static void link_on_envelope_chunk(struct link *l, const struct link_frame *f)
+{
+	uint8_t *env;
+
+	if (!l->env_buf) {
+		if (f->total_len == 0 || f->total_len > l->net->cfg.message_bytes) {
+			link_close(l, LINK_CLOSE_LIMIT, "envelope larger than max_message_bytes");
+			return;
+		}
+		if (!(l->env_buf = malloc(f->total_len))) {
+			link_close(l, LINK_CLOSE_LIMIT, "out of memory");
+			return;
+		}
+		l->env_len = f->total_len;
+		l->env_have = 0;
+	}
+	if (f->total_len != l->env_len || f->data_len > l->env_len - l->env_have) {
+		link_close(l, LINK_CLOSE_PROTOCOL, "envelope chunks do not add up");
+		return;
+	}
+	memcpy(l->env_buf + l->env_have, f->data, f->data_len);
+	l->env_have += f->data_len;
+	if (l->env_have < l->env_len)
+		return;
+	env = l->env_buf;
+	l->env_buf = NULL;
+	exchange_on_envelope(l->net, l, env, l->env_len);
+}
+
+int link_send_envelope(struct link *l, const uint8_t *env, size_t len)
+{
+	struct link_frame f = {.kind = LINK_FRAME_ENVELOPE, .total_len = (uint32_t)len};
+	/* Room for the Frame's own fields and the AEAD tag within one Noise message. */
+	size_t chunk = l->net->cfg.frame_bytes - NOISE_TAG_LEN - 32, off = 0;
+	int r;
+
+	if (len == 0 || len > l->net->cfg.message_bytes)
+		return ERR_TOOBIG;
+	while (off < len) {
+		f.data = env + off;
+		f.data_len = len - off < chunk ? len - off : chunk;
+		if ((r = link_send_frame(l, &f)) != 0)
+			return r;
+		off += f.data_len;
+	}
+	return 0;
+}
+
+int link_send_receipt(struct link *l, const uint8_t *data, size_t len)
+{
+	struct link_frame f = {.kind = LINK_FRAME_RECEIPT, .data = data, .data_len = len};
+
+	return link_send_frame(l, &f);
+}
+
 static void link_on_frame(struct link *l, const struct link_frame *f)
 {
 	struct link_frame pong = {.kind = LINK_FRAME_PONG};
@@ -294,6 +351,12 @@ static void link_on_frame(struct link *l, const struct link_frame *f)
 			l->peer->rtt_us = (uint32_t)(uv_hrtime() / 1000 - l->ping_sent_us);
 			l->ping_sent_us = 0;
 		}
+		break;
+	case LINK_FRAME_ENVELOPE:
+		link_on_envelope_chunk(l, f);
+		break;
+	case LINK_FRAME_RECEIPT:
+		exchange_on_receipt(l->net, l, f->data, f->data_len);
 		break;
 	case LINK_FRAME_CLOSE:
 		link_short_id(l->peer_pk, sid);
@@ -327,9 +390,12 @@ static void link_on_transport(struct link *l, const uint8_t *msg, size_t len)
 		}
 		return;
 	}
-	if (l->state == LINK_AWAIT_CONFIRM && link_on_confirm(l) != 0)
+	if (l->state == LINK_AWAIT_CONFIRM && link_on_confirm(l) != 0) {
+		link_frame_release(&f);
 		return;
+	}
 	link_on_frame(l, &f);
+	link_frame_release(&f);
 }
 
 static void link_on_message(struct link *l, const uint8_t *msg, size_t len)

@@ -172,6 +172,7 @@ void net_link_established(struct net *n, struct link *l)
 	p->attempts = 0;
 	p->next_dial_ms = 0;
 	p->since_wall_ms = net_wall_ms();
+	exchange_peer_up(n, p);
 	link_short_id(p->pk, sid);
 	log_info("link_up", "peer=%s name=%s addr=%s role=%s", sid, p->name, l->addr,
 		 l->initiator ? "initiator" : "responder");
@@ -190,6 +191,7 @@ void net_link_closed(struct net *n, struct link *l)
 		p->link = NULL;
 		p->since_wall_ms = net_wall_ms();
 		p->rtt_us = 0;
+		exchange_peer_down(n, p);
 		link_short_id(p->pk, sid);
 		log_info("link_down", "peer=%s name=%s", sid, p->name);
 	}
@@ -217,6 +219,8 @@ static void net_on_tick(uv_timer_t *t)
 	for (struct peer *p = n->peers; p; p = p->next)
 		if (!p->link && !p->dial && p->next_dial_ms && now >= p->next_dial_ms)
 			dial_peer(n, p);
+	if (n->commit)
+		exchange_tick(n, now);
 }
 
 int net_new(uv_loop_t *loop, const struct identity *self, struct store *store,
@@ -234,7 +238,8 @@ int net_new(uv_loop_t *loop, const struct identity *self, struct store *store,
 	snprintf(n->listen_cfg, sizeof(n->listen_cfg), "%s", cfg->listen ? cfg->listen : "");
 	n->cfg.name = n->name;
 	n->cfg.listen = n->listen_cfg;
-	if (replay_cache_new(LIMIT_REPLAY_CACHE, &n->replay) != 0) {
+	if (replay_cache_new(LIMIT_REPLAY_CACHE, &n->replay) != 0 || exchange_new(n, &n->ex) != 0) {
+		replay_cache_free(n->replay);
 		free(n);
 		return ERR_NOMEM;
 	}
@@ -304,8 +309,10 @@ void net_free(struct net *n)
 		return;
 	for (struct peer *p = n->peers; p; p = next) {
 		next = p->next;
+		exchange_peer_free(p);
 		free(p);
 	}
+	exchange_free(n->ex);
 	replay_cache_free(n->replay);
 	free(n);
 }
@@ -338,6 +345,7 @@ void net_partner_removed(struct net *n, const uint8_t id[32])
 			link_close(l, LINK_CLOSE_REMOVED, "partner removed");
 		}
 	}
+	exchange_peer_free(p);
 	free(p);
 }
 

@@ -19,6 +19,7 @@ struct net_config {
 	const char *name;                 /* our display name */
 	const char *listen;               /* "host:port"; NULL or "" for no listener */
 	uint32_t frame_bytes;
+	uint32_t message_bytes;           /* largest envelope accepted or sent */
 	uint32_t handshakes_per_address;
 	uint32_t handshakes_total;
 	uint32_t handshake_timeout_ms;
@@ -74,5 +75,23 @@ int net_join(struct net *n, const char *code, const char *name, net_join_cb done
 	     struct net_join **join_out, char *err, size_t errlen);
 /* The caller no longer wants the result: done() will not be called. */
 void net_join_abandon(struct net_join *j);
+
+/* ---- the exchange: messages over the links (exchange.c) ---- */
+
+struct commit;
+/* The group-commit pipeline the exchange writes through (set before net_start). */
+void net_attach_commit(struct net *n, struct commit *c);
+
+/* Queues a message this node authored: body is a packed Body whose author is this node and
+ * whose recipient is the partner `to`. Seals it, then commits the message, its outbox entry
+ * and its log entry in one transaction; done() runs after the commit (err 0 and the
+ * envelope hash) or on failure, unless abandoned; the message is sent whenever the link is
+ * up, and resent until a receipt arrives. Returns 0 or an error (done() will not run). */
+struct net_wait;
+typedef void (*net_queued_cb)(void *arg, int err, const uint8_t hash[32]);
+int net_message_queue(struct net *n, const uint8_t to[32], const uint8_t *body, size_t len,
+		      const char *title, net_queued_cb done, void *arg, struct net_wait **wait_out);
+/* The caller no longer wants the result (call only before done() ran). */
+void net_wait_abandon(struct net_wait *w);
 
 #endif

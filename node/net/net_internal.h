@@ -45,6 +45,8 @@ struct link {
 	uint64_t created_ms, up_ms, last_rx_ms, last_ping_ms, ping_sent_us;
 	uint64_t ping_nonce;
 	uint64_t up_wall_ms;
+	uint8_t *env_buf;               /* an envelope being reassembled from chunks */
+	size_t env_len, env_have;
 };
 
 struct peer {
@@ -58,6 +60,9 @@ struct peer {
 	uint64_t next_dial_ms;          /* loop time of the next dial; 0 = none planned */
 	uint64_t since_wall_ms;
 	uint32_t rtt_us;
+	bool has_box_key;
+	uint8_t box_key[32];            /* crypto_box key with this partner, computed once */
+	struct exchange_peer *xp;       /* sending state (exchange.c) */
 };
 
 struct net_join {
@@ -91,6 +96,8 @@ struct net {
 	int open_handles;
 	void (*stopped)(void *arg);
 	void *stopped_arg;
+	struct commit *commit;
+	struct exchange *ex;
 };
 
 /* net.c */
@@ -122,6 +129,19 @@ void link_short_id(const uint8_t pk[32], char out[IDENTITY_FPR_LEN + 1]);
 void dial_peer(struct net *n, struct peer *p);
 int dial_join(struct net *n, struct net_join *j);
 void dial_schedule_retry(struct net *n, struct peer *p);
+
+/* exchange.c */
+struct exchange;
+int exchange_new(struct net *n, struct exchange **out);
+void exchange_free(struct exchange *ex);
+void exchange_peer_up(struct net *n, struct peer *p);
+void exchange_peer_down(struct net *n, struct peer *p);
+void exchange_peer_free(struct peer *p);
+void exchange_on_envelope(struct net *n, struct link *l, uint8_t *env, size_t len);
+void exchange_on_receipt(struct net *n, struct link *l, const uint8_t *data, size_t len);
+void exchange_tick(struct net *n, uint64_t now);
+int link_send_envelope(struct link *l, const uint8_t *env, size_t len);
+int link_send_receipt(struct link *l, const uint8_t *data, size_t len);
 
 /* listener.c */
 int listener_start(struct net *n);

@@ -1,5 +1,5 @@
 /* Opening, migrating and closing the store; the statement cache, transactions and the
- * mapping of SQLite's result codes shared by store_partner.c and store_invite.c. */
+ * mapping of SQLite's result codes shared by the other store_*.c files. */
 #include "store/store_priv.h"
 #include "lib/err.h"
 #include "lib/log.h"
@@ -31,6 +31,51 @@ static const char *const store_migrations[] = {
 	" expires_ms INTEGER NOT NULL,"
 	" used_ms INTEGER,"
 	" used_by BLOB CHECK (used_by IS NULL OR length(used_by) = 32));",
+	/* 3: messages, the outbox, the exchange log and its signed tree heads. The blobs come
+	 * last in messages so listing reads no overflow pages. */
+	"CREATE TABLE messages ("
+	" hash BLOB PRIMARY KEY CHECK (length(hash) = 32),"
+	" id BLOB NOT NULL CHECK (length(id) = 16),"
+	" author BLOB NOT NULL CHECK (length(author) = 32),"
+	" recipient BLOB NOT NULL CHECK (length(recipient) = 32),"
+	" peer BLOB NOT NULL CHECK (length(peer) = 32),"
+	" dir INTEGER NOT NULL CHECK (dir IN (0, 1)),"
+	" kind INTEGER NOT NULL,"
+	" state INTEGER NOT NULL CHECK (state BETWEEN 0 AND 5),"
+	" created_ms INTEGER NOT NULL,"
+	" expires_ms INTEGER NOT NULL,"
+	" stored_ms INTEGER NOT NULL,"
+	" thread BLOB CHECK (thread IS NULL OR length(thread) = 16),"
+	" reply_to BLOB CHECK (reply_to IS NULL OR length(reply_to) = 32),"
+	" title TEXT NOT NULL DEFAULT '' CHECK (length(CAST(title AS BLOB)) <= 200),"
+	" log_index INTEGER NOT NULL,"
+	" envelope BLOB NOT NULL,"
+	" signed_msg BLOB NOT NULL,"
+	" receipt BLOB);"
+	"CREATE UNIQUE INDEX messages_author_id ON messages (author, id);"
+	"CREATE INDEX messages_dir_stored ON messages (dir, stored_ms);"
+	"CREATE INDEX messages_stored ON messages (stored_ms);"
+	"CREATE INDEX messages_state ON messages (state, dir);"
+	"CREATE INDEX messages_thread ON messages (thread, stored_ms) WHERE thread IS NOT NULL;"
+	"CREATE TABLE outbox ("
+	" seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" hash BLOB NOT NULL UNIQUE REFERENCES messages (hash),"
+	" peer BLOB NOT NULL CHECK (length(peer) = 32));"
+	"CREATE INDEX outbox_peer ON outbox (peer, seq);"
+	"CREATE TABLE log_entries ("
+	" idx INTEGER PRIMARY KEY CHECK (idx >= 0),"
+	" entry BLOB NOT NULL);"
+	"CREATE TABLE log_nodes ("
+	" level INTEGER NOT NULL CHECK (level BETWEEN 0 AND 63),"
+	" idx INTEGER NOT NULL CHECK (idx >= 0),"
+	" hash BLOB NOT NULL CHECK (length(hash) = 32),"
+	" PRIMARY KEY (level, idx)) WITHOUT ROWID;"
+	"CREATE TABLE tree_heads ("
+	" seq INTEGER PRIMARY KEY,"
+	" size INTEGER NOT NULL CHECK (size >= 0),"
+	" root BLOB NOT NULL CHECK (length(root) = 32),"
+	" time_ms INTEGER NOT NULL,"
+	" signature BLOB NOT NULL CHECK (length(signature) = 64));",
 };
 
 _Static_assert(sizeof(store_migrations) / sizeof(store_migrations[0]) == STORE_SCHEMA_VERSION,
@@ -107,7 +152,17 @@ int store_col_blob(sqlite3_stmt *st, int col, uint8_t *dst, size_t len)
 	return 0;
 }
 
-static int store_run(struct store *s, enum store_stmt_id id, const char *sql, const char *op)
+int store_step_int64(struct store *s, sqlite3_stmt *st, const char *op, int64_t *out)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc != SQLITE_ROW)
+		return store_error(s, rc == SQLITE_DONE ? SQLITE_ERROR : rc, op);
+	*out = sqlite3_column_int64(st, 0);
+	return 0;
+}
+
+int store_run(struct store *s, enum store_stmt_id id, const char *sql, const char *op)
 {
 	sqlite3_stmt *st = NULL;
 	int r;

@@ -1,4 +1,5 @@
-/* The node's SQLite store, DATA/coex.db: partners and invites (more tables follow).
+/* The node's SQLite store, DATA/coex.db: partners and invites here; messages, the outbox
+ * and the exchange log in store_msg.h.
  *
  * The only module that includes sqlite3.h. One struct store is one connection; it is not
  * shared between threads at the same time, and one process at a time owns a database.
@@ -15,7 +16,7 @@
 #include <stdint.h>
 
 enum {
-	STORE_SCHEMA_VERSION = 2,       /* PRAGMA user_version after all migrations */
+	STORE_SCHEMA_VERSION = 3,       /* PRAGMA user_version after all migrations */
 	STORE_NAME_MAX = 64,            /* bytes in a partner's local name, without NUL */
 	STORE_ADDRESS_MAX = 255,        /* bytes in "host:port", without NUL */
 	STORE_ID_PREFIX_MIN = 4,        /* shortest id prefix store_partner_find accepts */

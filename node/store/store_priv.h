@@ -1,4 +1,5 @@
-/* Internals shared by the store's files (store.c, store_partner.c, store_invite.c).
+/* Internals shared by the store's files (store.c, store_partner.c, store_invite.c,
+ * store_msg.c, store_log.c).
  * Not for use outside node/store. */
 #ifndef COEX_STORE_STORE_PRIV_H
 #define COEX_STORE_STORE_PRIV_H
@@ -24,6 +25,30 @@ enum store_stmt_id {
 	STMT_INVITE_STATE,
 	STMT_INVITE_MARK_USED,
 	STMT_INVITE_PRUNE,
+	STMT_BATCH_BEGIN,
+	STMT_BATCH_COMMIT,
+	STMT_BATCH_ROLLBACK,
+	STMT_MSG_INSERT,
+	STMT_MSG_GET,
+	STMT_MSG_BY_ID,
+	STMT_MSG_BY_HASH_RANGE,
+	STMT_MSG_SET_STATE,
+	STMT_MSG_SET_RECEIPT,
+	STMT_MSG_LIST,
+	STMT_MSG_LIST_DIR,
+	STMT_MSG_THREAD,
+	STMT_MSG_COUNT,
+	STMT_OUTBOX_ADD,
+	STMT_OUTBOX_REMOVE,
+	STMT_OUTBOX_SCAN,
+	STMT_OUTBOX_COUNT,
+	STMT_LOG_SIZE,
+	STMT_LOG_ENTRY_ADD,
+	STMT_LOG_ENTRY_GET,
+	STMT_LOG_NODE_ADD,
+	STMT_LOG_NODE_GET,
+	STMT_HEAD_ADD,
+	STMT_HEAD_LATEST,
 	STMT_COUNT
 };
 
@@ -43,6 +68,13 @@ void store_stmt_done(sqlite3_stmt *st);
 int store_error(struct store *s, int rc, const char *op);
 /* Steps a statement that returns no rows. Returns 0 or store_error(). */
 int store_step_done(struct store *s, sqlite3_stmt *st, const char *op);
+
+/* Steps a statement that returns a row; *out gets its first column as an integer. Returns 0
+ * or store_error() (ERR_STORE, logged, if there was no row). Does not reset st. */
+int store_step_int64(struct store *s, sqlite3_stmt *st, const char *op, int64_t *out);
+/* Runs the cached statement in slot id (sql, no parameters, no rows) once.
+ * Returns 0 or store_error(). */
+int store_run(struct store *s, enum store_stmt_id id, const char *sql, const char *op);
 
 /* Copies column col, a text of fewer than cap bytes, into dst with a NUL; or a blob of
  * exactly len bytes. Returns 0 or ERR_STORE (a row that breaks the schema: logged). */

@@ -3,6 +3,7 @@
 
 #include "coex.pb-c.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 int link_frame_encode(const struct link_frame *f, uint8_t *out, size_t out_cap, size_t *out_len)
@@ -11,6 +12,7 @@ int link_frame_encode(const struct link_frame *f, uint8_t *out, size_t out_cap, 
 	Coex__Ping ping = COEX__PING__INIT;
 	Coex__Pong pong = COEX__PONG__INIT;
 	Coex__Close cl = COEX__CLOSE__INIT;
+	Coex__EnvelopeChunk ch = COEX__ENVELOPE_CHUNK__INIT;
 	size_t n;
 
 	switch (f->kind) {
@@ -30,6 +32,18 @@ int link_frame_encode(const struct link_frame *f, uint8_t *out, size_t out_cap, 
 		m.kind_case = COEX__FRAME__KIND_CLOSE;
 		m.close = &cl;
 		break;
+	case LINK_FRAME_ENVELOPE:
+		ch.total_len = f->total_len;
+		ch.data.data = (uint8_t *)f->data;
+		ch.data.len = f->data_len;
+		m.kind_case = COEX__FRAME__KIND_ENVELOPE;
+		m.envelope = &ch;
+		break;
+	case LINK_FRAME_RECEIPT:
+		m.kind_case = COEX__FRAME__KIND_RECEIPT;
+		m.receipt.data = (uint8_t *)f->data;
+		m.receipt.len = f->data_len;
+		break;
 	default:
 		return ERR_INVAL;
 	}
@@ -41,9 +55,30 @@ int link_frame_encode(const struct link_frame *f, uint8_t *out, size_t out_cap, 
 	return 0;
 }
 
+static int link_frame_copy_data(struct link_frame *f, const ProtobufCBinaryData *b)
+{
+	uint8_t *copy;
+
+	if (b->len == 0)
+		return ERR_PROTO;
+	if (!(copy = malloc(b->len)))
+		return ERR_NOMEM;
+	memcpy(copy, b->data, b->len);
+	f->data = copy;
+	f->data_len = b->len;
+	return 0;
+}
+
 static int link_frame_copy(const Coex__Frame *m, struct link_frame *f)
 {
 	switch (m->kind_case) {
+	case COEX__FRAME__KIND_ENVELOPE:
+		f->kind = LINK_FRAME_ENVELOPE;
+		f->total_len = m->envelope->total_len;
+		return link_frame_copy_data(f, &m->envelope->data);
+	case COEX__FRAME__KIND_RECEIPT:
+		f->kind = LINK_FRAME_RECEIPT;
+		return link_frame_copy_data(f, &m->receipt);
 	case COEX__FRAME__KIND_PING:
 		f->kind = LINK_FRAME_PING;
 		f->nonce = m->ping->nonce;
@@ -79,6 +114,13 @@ int link_frame_decode(const uint8_t *in, size_t len, struct link_frame *out)
 	if (r == 0)
 		*out = f;
 	return r;
+}
+
+void link_frame_release(struct link_frame *f)
+{
+	free((void *)f->data);
+	f->data = NULL;
+	f->data_len = 0;
 }
 
 const char *link_close_reason_str(enum link_close_reason r)

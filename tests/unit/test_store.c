@@ -3,6 +3,7 @@
 #include "crypto/identity.h"
 #include "lib/err.h"
 #include "store/store.h"
+#include "store/store_msg.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -552,6 +553,91 @@ static void test_upgrade_from_v1(void **state)
 	assert_string_equal(buf, "wal");
 }
 
+/* A database as coexd with schema version 2 left it: partners and invites. */
+static const char v2_db[] =
+	"CREATE TABLE partners ("
+	" name TEXT NOT NULL UNIQUE CHECK (length(CAST(name AS BLOB)) BETWEEN 1 AND 64),"
+	" id BLOB NOT NULL UNIQUE CHECK (length(id) = 32),"
+	" address TEXT NOT NULL DEFAULT '',"
+	" added_ms INTEGER NOT NULL,"
+	" introduced_by TEXT NOT NULL DEFAULT '');"
+	"CREATE TABLE invites ("
+	" invite_id BLOB PRIMARY KEY CHECK (length(invite_id) = 16),"
+	" secret BLOB NOT NULL CHECK (length(secret) = 32),"
+	" created_ms INTEGER NOT NULL,"
+	" expires_ms INTEGER NOT NULL,"
+	" used_ms INTEGER,"
+	" used_by BLOB CHECK (used_by IS NULL OR length(used_by) = 32));"
+	"INSERT INTO partners VALUES ('globex', zeroblob(32), 'g:7400', 5, '');"
+	"INSERT INTO invites VALUES (zeroblob(16), zeroblob(32), 1000, 2000, NULL, NULL);"
+	"PRAGMA user_version = 2;";
+
+static void test_upgrade_from_v2(void **state)
+{
+	struct fixture *f = *state;
+	char path[600], buf[64];
+	struct store *s = NULL;
+	struct store_partner got;
+	struct store_invite igot;
+	struct store_msg m, mgot;
+	struct store_head h;
+	uint8_t zero[IDENTITY_PK_LEN] = {0}, env[3] = {1, 2, 3};
+	uint64_t index = 99;
+
+	snprintf(path, sizeof(path), "%s/v2.db", f->dir);
+	raw_exec(path, v2_db);
+	assert_int_equal(store_open(path, &s), 0);
+	assert_int_equal(store_partner_get(s, zero, &got), 0);
+	assert_string_equal(got.name, "globex");
+	assert_int_equal(store_invite_get(s, zero, &igot), 0);
+	assert_int_equal(igot.expires_ms, 2000);
+
+	/* the new tables work */
+	memset(&m, 0, sizeof(m));
+	memset(m.hash, 1, sizeof(m.hash));
+	m.envelope = env;
+	m.envelope_len = sizeof(env);
+	assert_int_equal(store_msg_insert(s, &m), 0);
+	assert_int_equal(store_outbox_add(s, m.hash, zero, NULL), 0);
+	assert_int_equal(store_log_append(s, env, sizeof(env), &index), 0);
+	assert_int_equal(index, 0);
+	memset(&h, 0, sizeof(h));
+	h.size = 1;
+	assert_int_equal(store_log_root(s, 1, h.root), 0);
+	assert_int_equal(store_head_add(s, &h), 0);
+	store_close(s);
+	raw_text(path, "PRAGMA user_version", buf, sizeof(buf));
+	assert_int_equal(atoi(buf), STORE_SCHEMA_VERSION);
+
+	assert_int_equal(store_open(path, &s), 0); /* nothing left to migrate */
+	assert_int_equal(store_msg_get(s, m.hash, &mgot), 0);
+	assert_memory_equal(mgot.envelope, env, sizeof(env));
+	store_msg_release(&mgot);
+	store_close(s);
+	sodium_memzero(&igot, sizeof(igot));
+}
+
+static void test_failed_migration_3_rolls_back(void **state)
+{
+	struct fixture *f = *state;
+	char path[600], sql[sizeof(v2_db) + 64], buf[64];
+	struct store *s = NULL;
+
+	/* step 3 creates messages, then fails on outbox: messages must be gone again */
+	snprintf(path, sizeof(path), "%s/v2.db", f->dir);
+	snprintf(sql, sizeof(sql), "%sCREATE TABLE outbox (x);", v2_db);
+	raw_exec(path, sql);
+	assert_int_equal(store_open(path, &s), ERR_STORE);
+	assert_null(s);
+	raw_text(path, "PRAGMA user_version", buf, sizeof(buf));
+	assert_int_equal(atoi(buf), 2);
+	raw_text(path, "SELECT count(*) FROM sqlite_master WHERE name = 'messages'", buf,
+		 sizeof(buf));
+	assert_int_equal(atoi(buf), 0);
+	raw_text(path, "SELECT count(*) FROM invites", buf, sizeof(buf));
+	assert_int_equal(atoi(buf), 1);
+}
+
 static void test_failed_migration_rolls_back(void **state)
 {
 	struct fixture *f = *state;
@@ -608,7 +694,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_invite_prune, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reopen_persists, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_upgrade_from_v1, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_upgrade_from_v2, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_migration_rolls_back, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failed_migration_3_rolls_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
 	};
 

@@ -25,6 +25,23 @@ const char *cli_opt(const struct cli *cli, const char *name)
 	return NULL;
 }
 
+size_t cli_opt_values(const struct cli *cli, const char *name, const char **out, size_t max)
+{
+	const struct cli_opt *o = cli->cmd->opts;
+	size_t n = 0;
+	int i, k;
+
+	for (k = 0; o && o[k].name && k < CLI_MAX_OPTS; k++)
+		if (strcmp(o[k].name, name) == 0)
+			break;
+	if (!o || !o[k].name || k >= CLI_MAX_OPTS)
+		return 0;
+	for (i = 0; i < cli->nvals && n < max; i++)
+		if (cli->val_opt[i] == k)
+			out[n++] = cli->val[i];
+	return n;
+}
+
 static char *vformat(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 
 /* Formats into a new string; NULL if out of memory. */

@@ -20,12 +20,16 @@ struct json;
 enum { CLI_EXIT_OK = 0, CLI_EXIT_ERROR = 1, CLI_EXIT_USAGE = 2 };
 
 enum {
-	CLI_MAX_OPTS = 8,    /* options one command may take, besides the global ones */
+	CLI_MAX_OPTS = 16,   /* options one command may take, besides the global ones */
+	CLI_MAX_VALUES = 64, /* option values on one command line, repeats included */
 	CLI_PATH_MAX = 4096,
 };
 
 /* A command's own option: "--name NAME" (metavar "NAME") or a flag (metavar NULL). Given as
- * "--name VALUE" or "--name=VALUE", anywhere after the verb. */
+ * "--name VALUE" or "--name=VALUE", anywhere after the verb. The metavar also says how the
+ * option is parsed: one value per word ("AMOUNT CURRENCY" takes two: "--value 25000 EUR"),
+ * and a metavar ending in "..." ("TAG...") may be given more than once; any other option
+ * given twice is a usage error. */
 struct cli_opt {
 	const char *name;     /* with the dashes: "--listen" */
 	const char *metavar;  /* "HOST:PORT", or NULL for a flag that takes no value */
@@ -55,14 +59,25 @@ struct cli {
 	int argc;                           /* positional arguments after the verb */
 	char **argv;
 	const char *opt_val[CLI_MAX_OPTS];  /* value of cmd->opts[i]; NULL if not given */
+	/* Every option value in command-line order, for repeated and many-valued options. */
+	int nvals;
+	const char *val[CLI_MAX_VALUES];
+	unsigned char val_opt[CLI_MAX_VALUES]; /* index in cmd->opts of val[i] */
 };
 
 /* The command tables, one per group, each ending with a zeroed entry. */
 extern const struct cli_cmd cmd_node_cmds[];
 extern const struct cli_cmd cmd_partner_cmds[];
+extern const struct cli_cmd cmd_msg_cmds[];
 
-/* The value of the command's option name ("--ttl"): NULL if not given, "" for a flag given. */
+/* The value of the command's option name ("--ttl"): NULL if not given, "" for a flag given.
+ * For a repeated or many-valued option, its first value. */
 const char *cli_opt(const struct cli *cli, const char *name);
+
+/* Every value of the option name, in command-line order: each occurrence's values in turn
+ * ("--value 1 EUR" gives "1", "EUR"). Writes up to max pointers to out; returns the count
+ * (0 if not given). */
+size_t cli_opt_values(const struct cli *cli, const char *name, const char **out, size_t max);
 
 /* Prints "coex: VERB: <message>" and "try 'coex VERB --help'" to stderr; returns
  * CLI_EXIT_USAGE. For a bad command line found by the handler (a bad option value). */

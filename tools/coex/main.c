@@ -4,7 +4,7 @@
  *
  * main.c holds the global options, the list of command tables, the parsing of a command
  * line against a table entry, dispatch and the help texts. The commands live in one file
- * per group (cmd_node.c, cmd_partner.c). */
+ * per group (cmd_node.c, cmd_partner.c, cmd_msg.c). */
 #include "cli.h"
 
 #include "lib/err.h"
@@ -18,6 +18,7 @@
 static const struct cli_cmd *const cmd_tables[] = {
 	cmd_node_cmds,
 	cmd_partner_cmds,
+	cmd_msg_cmds,
 };
 #define CMD_TABLES (sizeof cmd_tables / sizeof cmd_tables[0])
 
@@ -275,31 +276,69 @@ static int opt_index(const struct cli_cmd *c, const char *name, size_t len)
 	return -1;
 }
 
-/* Takes the command's own option at argv[*i]. Returns 0 or an exit code. */
+/* How many values the option takes: none for a flag, else one per word of its metavar. */
+static int opt_arity(const struct cli_opt *o)
+{
+	const char *p;
+	int n;
+
+	if (!o->metavar)
+		return 0;
+	for (n = 1, p = o->metavar; *p; p++)
+		n += *p == ' ';
+	return n;
+}
+
+/* Whether the option may be given more than once (its metavar ends in "..."). */
+static int opt_repeats(const struct cli_opt *o)
+{
+	size_t n = o->metavar ? strlen(o->metavar) : 0;
+
+	return n >= 3 && strcmp(o->metavar + n - 3, "...") == 0;
+}
+
+/* Records one value of option k. Returns 0 or an exit code. */
+static int opt_add(struct cli *cli, int k, const char *v)
+{
+	if (cli->nvals >= CLI_MAX_VALUES)
+		return cli_usage(cli, "too many options (at most %d values)", CLI_MAX_VALUES);
+	if (!cli->opt_val[k])
+		cli->opt_val[k] = v;
+	cli->val[cli->nvals] = v;
+	cli->val_opt[cli->nvals++] = (unsigned char)k;
+	return 0;
+}
+
+/* Takes the command's own option at argv[*i] and its values. Returns 0 or an exit code. */
 static int take_opt(struct cli *cli, struct args *a, int *i)
 {
 	const char *s = a->argv[*i], *eq = strchr(s, '=');
 	size_t len = eq ? (size_t)(eq - s) : strlen(s);
-	int k = opt_index(cli->cmd, s, len);
+	int k = opt_index(cli->cmd, s, len), n, j, rc;
 	const struct cli_opt *o;
 	const char *v;
 
 	if (k < 0)
 		return cli_usage(cli, "unknown option '%.*s'", (int)len, s);
 	o = &cli->cmd->opts[k];
-	if (!o->metavar && eq)
+	n = opt_arity(o);
+	if (n == 0 && eq)
 		return cli_usage(cli, "option %s takes no value", o->name);
-	if (!o->metavar)
-		v = "";
-	else if (eq)
-		v = eq + 1;
-	else if (*i + 1 < a->argc)
-		v = a->argv[++*i];
-	else
-		return cli_usage(cli, "option %s needs a value (%s)", o->name, o->metavar);
-	if (cli->opt_val[k])
+	if (cli->opt_val[k] && !opt_repeats(o))
 		return cli_usage(cli, "option %s given twice", o->name);
-	cli->opt_val[k] = v;
+	if (n == 0)
+		return opt_add(cli, k, "");
+	for (j = 0; j < n; j++) {
+		if (j == 0 && eq)
+			v = eq + 1;
+		else if (*i + 1 < a->argc)
+			v = a->argv[++*i];
+		else
+			return cli_usage(cli, "option %s needs %s (%s)", o->name,
+					 n > 1 ? "values" : "a value", o->metavar);
+		if ((rc = opt_add(cli, k, v)) != 0)
+			return rc;
+	}
 	return 0;
 }
 

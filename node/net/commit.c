@@ -1,0 +1,261 @@
+#include "net/commit.h"
+#include "crypto/identity.h"
+#include "lib/err.h"
+#include "lib/log.h"
+#include "store/store.h"
+#include "store/store_msg.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct commit {
+	uv_loop_t *loop;
+	struct store *w;                /* used by the worker thread only */
+	const struct identity *self;
+	uv_check_t check;               /* starts a batch after each loop turn's I/O */
+	uv_work_t work;
+	struct commit_job *queued, **queued_tail;
+	struct commit_job *batch;       /* in flight */
+	bool busy, stopping;
+	int open_handles;
+	struct tree_head head;          /* written by the worker, read by the loop between batches */
+	struct tree_head batch_head;
+	struct commit_stats stats;
+	void (*stopped)(void *arg);
+	void *stopped_arg;
+};
+
+static uint64_t commit_wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Signs a head for the batch if the log grew. */
+static int commit_sign_head(struct commit *c, uint64_t size_before, struct tree_head **out)
+{
+	struct store_head sh;
+	uint64_t size;
+	int r;
+
+	*out = NULL;
+	if ((r = store_log_size(c->w, &size)) != 0 || size == size_before)
+		return r;
+	memset(&c->batch_head, 0, sizeof(c->batch_head));
+	c->batch_head.size = size;
+	c->batch_head.time_ms = commit_wall_ms();
+	if ((r = store_log_root(c->w, size, c->batch_head.root)) != 0 ||
+	    (r = tree_head_sign(c->self, &c->batch_head)) != 0)
+		return r;
+	sh.size = size;
+	memcpy(sh.root, c->batch_head.root, 32);
+	sh.time_ms = c->batch_head.time_ms;
+	memcpy(sh.signature, c->batch_head.signature, 64);
+	if ((r = store_head_add(c->w, &sh)) != 0)
+		return r;
+	*out = &c->batch_head;
+	return 0;
+}
+
+/* Runs jobs first..last (last excluded) in one transaction. Returns 0, or the error of the
+ * first job that failed (everything rolled back), or a batch error (all jobs failed). */
+static int commit_run_batch(struct commit *c, struct commit_job *first, struct commit_job *last,
+			    int *job_failed)
+{
+	struct tree_head *head;
+	uint64_t size_before;
+	int r;
+
+	*job_failed = 0;
+	if ((r = store_batch_begin(c->w)) != 0)
+		return r;
+	if ((r = store_log_size(c->w, &size_before)) != 0)
+		goto fail;
+	for (struct commit_job *j = first; j != last; j = j->next) {
+		if ((r = j->run(c->w, j)) != 0) {
+			j->err = r;
+			*job_failed = 1;
+			goto fail;
+		}
+	}
+	if ((r = commit_sign_head(c, size_before, &head)) != 0)
+		goto fail;
+	for (struct commit_job *j = first; j != last; j = j->next)
+		if (j->after && (r = j->after(c->w, j, head)) != 0)
+			goto fail;
+	if ((r = store_batch_commit(c->w)) != 0)
+		goto fail;
+	if (head)
+		c->head = *head;
+	return 0;
+fail:
+	store_batch_rollback(c->w);
+	return r;
+}
+
+static void commit_work(uv_work_t *w)
+{
+	struct commit *c = w->data;
+	uint64_t t0 = uv_hrtime();
+	int job_failed, r;
+
+	for (struct commit_job *j = c->batch; j; j = j->next)
+		j->err = 0;
+	r = commit_run_batch(c, c->batch, NULL, &job_failed);
+	if (r != 0 && job_failed) {
+		/* One job failed: run each alone so the others still commit. */
+		for (struct commit_job *j = c->batch; j; j = j->next) {
+			j->err = 0;
+			if ((r = commit_run_batch(c, j, j->next, &job_failed)) != 0)
+				j->err = r;
+		}
+	} else if (r != 0) {
+		for (struct commit_job *j = c->batch; j; j = j->next)
+			j->err = r;
+	}
+	c->stats.last_batch_us = (uv_hrtime() - t0) / 1000;
+}
+
+static void commit_start(struct commit *c);
+
+static void commit_after_work(uv_work_t *w, int status)
+{
+	struct commit *c = w->data;
+	struct commit_job *j = c->batch, *next;
+	uint64_t n = 0;
+
+	c->batch = NULL;
+	c->busy = false;
+	for (; j; j = next, n++) {
+		next = j->next;
+		if (status != 0 && j->err == 0)
+			j->err = status;
+		j->done(j);
+	}
+	c->stats.batches++;
+	c->stats.jobs += n;
+	if (n > c->stats.max_batch)
+		c->stats.max_batch = n;
+	if (c->queued)
+		commit_start(c);
+	else if (c->stopping && c->open_handles == 0 && c->stopped)
+		c->stopped(c->stopped_arg);
+}
+
+static void commit_start(struct commit *c)
+{
+	if (c->busy || !c->queued)
+		return;
+	c->batch = c->queued;
+	c->queued = NULL;
+	c->queued_tail = &c->queued;
+	c->busy = true;
+	c->work.data = c;
+	if (uv_queue_work(c->loop, &c->work, commit_work, commit_after_work) != 0) {
+		/* Cannot happen with valid arguments; fail the jobs rather than lose them silently. */
+		struct commit_job *j = c->batch, *next;
+		c->batch = NULL;
+		c->busy = false;
+		for (; j; j = next) {
+			next = j->next;
+			j->err = ERR_STORE;
+			j->done(j);
+		}
+	}
+}
+
+static void commit_on_check(uv_check_t *h)
+{
+	commit_start(h->data);
+}
+
+int commit_new(uv_loop_t *loop, const char *db_path, const struct identity *self,
+	       struct commit **out)
+{
+	struct commit *c = calloc(1, sizeof(*c));
+	struct store_head sh;
+	int r;
+
+	if (!c)
+		return ERR_NOMEM;
+	c->loop = loop;
+	c->self = self;
+	c->queued_tail = &c->queued;
+	if ((r = store_open(db_path, &c->w)) != 0) {
+		free(c);
+		return r;
+	}
+	if (store_head_latest(c->w, &sh) == 0) {
+		c->head.size = sh.size;
+		memcpy(c->head.root, sh.root, 32);
+		c->head.time_ms = sh.time_ms;
+		memcpy(c->head.signature, sh.signature, 64);
+	}
+	uv_check_init(loop, &c->check);
+	c->check.data = c;
+	c->open_handles = 1;
+	uv_check_start(&c->check, commit_on_check);
+	uv_unref((uv_handle_t *)&c->check);
+	*out = c;
+	return 0;
+}
+
+void commit_submit(struct commit *c, struct commit_job *job)
+{
+	job->next = NULL;
+	job->err = 0;
+	if (c->stopping) {
+		job->err = ERR_UNAVAILABLE;
+		job->done(job);
+		return;
+	}
+	*c->queued_tail = job;
+	c->queued_tail = &job->next;
+}
+
+const struct tree_head *commit_head(const struct commit *c)
+{
+	return &c->head;
+}
+
+const struct commit_stats *commit_stats(const struct commit *c)
+{
+	return &c->stats;
+}
+
+static void commit_on_close(uv_handle_t *h)
+{
+	struct commit *c = h->data;
+
+	c->open_handles--;
+	if (!c->busy && c->stopped)
+		c->stopped(c->stopped_arg);
+}
+
+void commit_stop(struct commit *c, void (*done)(void *arg), void *arg)
+{
+	struct commit_job *j = c->queued, *next;
+
+	c->stopping = true;
+	c->stopped = done;
+	c->stopped_arg = arg;
+	c->queued = NULL;
+	c->queued_tail = &c->queued;
+	for (; j; j = next) {
+		next = j->next;
+		j->err = ERR_UNAVAILABLE;
+		j->done(j);
+	}
+	uv_close((uv_handle_t *)&c->check, commit_on_close);
+}
+
+void commit_free(struct commit *c)
+{
+	if (!c)
+		return;
+	store_close(c->w);
+	free(c);
+}

@@ -1,0 +1,149 @@
+/* Messages, the outbox, and the exchange log (entries, Merkle tree nodes, signed tree heads)
+ * in the store. Thread-agnostic: the node runs every write here on its commit thread, inside
+ * one transaction per batch (store_batch_begin/commit), so nothing is acknowledged before it
+ * is durable. Reads may run on another connection (another struct store on the same file).
+ * Functions return 0 or a negative ERR_* code and write out-parameters only on success. */
+#ifndef COEX_STORE_STORE_MSG_H
+#define COEX_STORE_STORE_MSG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct store;
+
+enum {
+	STORE_MSG_TITLE_MAX = 200,   /* bytes of a stored title, without NUL */
+	STORE_HASH_PREFIX_MIN = 4,   /* shortest hex prefix store_msg_find accepts */
+	STORE_LOG_PROOF_MAX = 64,    /* hashes in the longest proof (= MERKLE_MAX_PROOF) */
+};
+
+enum store_msg_dir { STORE_MSG_OUT = 0, STORE_MSG_IN = 1 };
+
+/* Message states, as shown by the CLI. */
+enum store_msg_state {
+	STORE_MSG_QUEUED = 0,    /* out: durably queued, not yet sent */
+	STORE_MSG_SENT = 1,      /* out: sent at least once, no receipt yet */
+	STORE_MSG_DELIVERED = 2, /* out: the recipient's receipt is stored */
+	STORE_MSG_ANSWERED = 3,  /* a response to it was sent or received */
+	STORE_MSG_EXPIRED = 4,   /* out: expired before delivery; never sent again */
+	STORE_MSG_RECEIVED = 5,  /* in: committed, receipt sent */
+};
+
+struct store_msg {
+	uint8_t hash[32];          /* SHA-256 of the envelope: the message's name */
+	uint8_t id[16];            /* the body's id */
+	uint8_t author[32];
+	uint8_t recipient[32];
+	uint8_t peer[32];          /* the partner it went to (out) or came from (in) */
+	enum store_msg_dir dir;
+	int kind;                  /* enum message_kind of wire/message.h */
+	enum store_msg_state state;
+	int64_t created_ms, expires_ms, stored_ms;
+	bool has_thread;
+	uint8_t thread[16];
+	bool has_reply_to;
+	uint8_t reply_to[32];
+	char title[STORE_MSG_TITLE_MAX + 1]; /* proposals: the title (cut by the caller), else "" */
+	uint64_t log_index;        /* its entry in this node's log */
+	/* Blobs, verbatim. On insert the caller's pointers are read (NULL allowed with length
+	 * 0; receipt NULL: none yet). On get they are malloc'd and owned by the struct (release
+	 * with store_msg_release); an empty blob or no receipt reads back as NULL, length 0. */
+	uint8_t *envelope;
+	size_t envelope_len;
+	uint8_t *signed_msg;       /* the plaintext Signed{body, signature} */
+	size_t signed_len;
+	uint8_t *receipt;          /* the Receipt bytes: sent by us (in) or received (out) */
+	size_t receipt_len;
+};
+
+/* Frees the blobs of a struct filled by a get or find call and sets them to NULL. Accepts
+ * NULL, and structs whose blobs are NULL. */
+void store_msg_release(struct store_msg *m);
+
+/* One transaction for a whole commit batch (BEGIN IMMEDIATE; the store's own savepoints
+ * nest inside). begin returns 0, ERR_STATE (a transaction is already open) or a store
+ * error. commit returns 0 once the batch is durable, ERR_STATE (no batch open), or a store
+ * error, in which case the batch has been rolled back and is over. rollback undoes the
+ * batch; it does nothing when no transaction is open. */
+int store_batch_begin(struct store *s);
+int store_batch_commit(struct store *s);
+void store_batch_rollback(struct store *s);
+
+/* Inserts a message. ERR_EXISTS if its hash or its (author, id) is already stored;
+ * ERR_INVAL if dir or state is out of range, title is not NUL-terminated within its array,
+ * or a blob pointer is NULL with a non-zero length. */
+int store_msg_insert(struct store *s, const struct store_msg *m);
+/* By hash. ERR_NOTFOUND. */
+int store_msg_get(struct store *s, const uint8_t hash[32], struct store_msg *out);
+/* By (author, id): the de-duplication key. ERR_NOTFOUND. */
+int store_msg_get_by_id(struct store *s, const uint8_t author[32], const uint8_t id[16],
+			struct store_msg *out);
+/* By a lowercase hex prefix of the hash (at least 4 characters). ERR_NOTFOUND,
+ * ERR_AMBIGUOUS, ERR_INVAL (not hex / too short). */
+int store_msg_find(struct store *s, const char *hex_prefix, struct store_msg *out);
+/* ERR_NOTFOUND; ERR_INVAL (state out of range). */
+int store_msg_set_state(struct store *s, const uint8_t hash[32], enum store_msg_state state);
+/* Stores the receipt bytes (len 0: clears it). ERR_NOTFOUND; ERR_INVAL (NULL with len > 0). */
+int store_msg_set_receipt(struct store *s, const uint8_t hash[32], const uint8_t *receipt,
+			  size_t len);
+/* Calls fn for each message of direction dir (all directions if dir < 0; ERR_INVAL if
+ * dir > 1), newest first (by stored_ms, then insertion order), at most limit (0: all);
+ * blobs are not loaded (envelope/signed_msg/receipt NULL). fn returns 0 to go on, non-zero
+ * to stop (that value is returned). fn may call other store functions, but must not call
+ * the same function on the same store, nor delete messages. */
+int store_msg_list(struct store *s, int dir, size_t limit,
+		   int (*fn)(void *arg, const struct store_msg *m), void *arg);
+/* Same, for the messages whose thread field is thread (ordered oldest first), blobs loaded:
+ * they are owned by the store and valid only until fn returns. */
+int store_msg_thread(struct store *s, const uint8_t thread[16],
+		     int (*fn)(void *arg, const struct store_msg *m), void *arg);
+/* Counts by (dir, state), for metrics and status; a negative dir or state matches all. */
+int store_msg_count(struct store *s, int dir, int state, uint64_t *out);
+
+/* The outbox: messages waiting for a receipt, in per-peer order. add gives the entry the
+ * next sequence number (never reused, increasing across all peers) in *seq_out if not NULL;
+ * ERR_EXISTS if hash is already queued, ERR_NOTFOUND if no message has that hash.
+ * remove: ERR_NOTFOUND. */
+int store_outbox_add(struct store *s, const uint8_t hash[32], const uint8_t peer[32],
+		     uint64_t *seq_out);
+int store_outbox_remove(struct store *s, const uint8_t hash[32]);
+/* Calls fn(arg, seq, hash) for peer's outbox entries with seq > after_seq, in order, at
+ * most limit (0: all). Streams: never loads the whole outbox. fn returns as for
+ * store_msg_list and must not change the outbox nor call store_outbox_scan. */
+int store_outbox_scan(struct store *s, const uint8_t peer[32], uint64_t after_seq, size_t limit,
+		      int (*fn)(void *arg, uint64_t seq, const uint8_t hash[32]), void *arg);
+int store_outbox_count(struct store *s, const uint8_t peer[32], uint64_t *out);
+
+/* The exchange log: an append-only sequence of entries in an RFC 9162 tree. */
+struct store_head {
+	uint64_t size;
+	uint8_t root[32];
+	uint64_t time_ms;
+	uint8_t signature[64];
+};
+
+/* Appends entry (its leaf hash = SHA-256(0x00 || entry); NULL allowed if len is 0) and
+ * stores every tree node it completes, atomically (a savepoint, inside the caller's batch
+ * if any); *index_out gets its index if not NULL. O(log n). */
+int store_log_append(struct store *s, const uint8_t *entry, size_t len, uint64_t *index_out);
+int store_log_size(struct store *s, uint64_t *out);
+/* Entry bytes (malloc'd, never NULL on success; the caller frees) and its leaf hash
+ * (leaf_hash may be NULL). ERR_NOTFOUND. */
+int store_log_entry(struct store *s, uint64_t index, uint8_t **entry, size_t *len,
+		    uint8_t leaf_hash[32]);
+/* Root of the first size entries, inclusion and consistency proofs (RFC 9162), each from
+ * stored nodes in O(log n). proof has room for STORE_LOG_PROOF_MAX hashes; *n gets the
+ * count. ERR_INVAL if a size exceeds the log's size, index >= size or size1 > size2. */
+int store_log_root(struct store *s, uint64_t size, uint8_t root[32]);
+int store_log_prove_inclusion(struct store *s, uint64_t index, uint64_t size,
+			      uint8_t (*proof)[32], size_t *n);
+int store_log_prove_consistency(struct store *s, uint64_t size1, uint64_t size2,
+				uint8_t (*proof)[32], size_t *n);
+/* Own signed tree heads: one per commit batch. ERR_INVAL unless h->size <= the log's size,
+ * h->root is the root of that size, and h->size >= the latest head's size. */
+int store_head_add(struct store *s, const struct store_head *h);
+/* The latest own head. ERR_NOTFOUND when none yet. */
+int store_head_latest(struct store *s, struct store_head *out);
+
+#endif
