@@ -113,11 +113,63 @@ static void ctl_body_init(struct ctl_body *b, const struct ctl *c, const uint8_t
 	b->body.expires_ms = b->now + (expires_s ? expires_s : CTL_EXPIRES_DEFAULT_S) * 1000;
 }
 
+/* Strings of one MessageInfo, owned together. */
+struct ctl_info {
+	Coex__MessageInfo info;
+	char id[65], thread[33], reply_to[65];
+	char author[IDENTITY_ID_LEN + 1], recipient[IDENTITY_ID_LEN + 1], peer_id[IDENTITY_ID_LEN + 1];
+	char peer[65];
+	char title[201];
+	Coex__Body *body;               /* decoded, for show and thread */
+};
+
+static void ctl_info_fill(struct ctl *ctl, const struct store_msg *m, struct ctl_info *ci)
+{
+	struct store_partner p;
+	Coex__MessageInfo *i = &ci->info;
+
+	coex__message_info__init(i);
+	ctl_hex(m->hash, 32, ci->id);
+	identity_id_format(m->author, ci->author);
+	identity_id_format(m->recipient, ci->recipient);
+	identity_id_format(m->peer, ci->peer_id);
+	if (store_partner_get(ctl->deps.store, m->peer, &p) == 0)
+		snprintf(ci->peer, sizeof(ci->peer), "%s", p.name);
+	else
+		snprintf(ci->peer, sizeof(ci->peer), "%.8s", ci->peer_id);
+	snprintf(ci->title, sizeof(ci->title), "%s", m->title);
+	ci->thread[0] = ci->reply_to[0] = '\0';
+	if (m->has_thread)
+		ctl_hex(m->thread, 16, ci->thread);
+	else
+		ctl_hex(m->id, 16, ci->thread);
+	if (m->has_reply_to)
+		ctl_hex(m->reply_to, 32, ci->reply_to);
+	i->id = ci->id;
+	i->kind = (char *)ctl_kind_str(m->kind);
+	i->state = (char *)ctl_state_str(m->state);
+	i->direction = m->dir == STORE_MSG_IN ? "in" : "out";
+	i->peer = ci->peer;
+	i->peer_id = ci->peer_id;
+	i->author = ci->author;
+	i->recipient = ci->recipient;
+	i->title = ci->title;
+	i->created_ms = (uint64_t)m->created_ms;
+	i->expires_ms = (uint64_t)m->expires_ms;
+	i->thread = ci->thread;
+	i->reply_to = ci->reply_to;
+	i->log_index = m->log_index;
+	/* The exchange stores a partner's receipt only after verifying its head and proof. */
+	i->receipt_verified = m->dir == STORE_MSG_OUT && m->receipt_len > 0 ;
+}
+
 static void ctl_queued(void *arg, int err, const uint8_t hash[32])
 {
 	struct ctl_client *c = arg;
 	Coex__CtlResponse resp = COEX__CTL_RESPONSE__INIT;
 	Coex__MessageInfo info = COEX__MESSAGE_INFO__INIT;
+	struct store_msg m;
+	struct ctl_info ci;
 	char id[65];
 
 	c->wait = NULL;
@@ -127,12 +179,19 @@ static void ctl_queued(void *arg, int err, const uint8_t hash[32])
 							 : "the message was not queued: %s", err_str(err));
 		return;
 	}
-	ctl_hex(hash, 32, id);
-	info.id = id;
-	info.state = "queued";
-	info.direction = "out";
+	memset(&m, 0, sizeof(m));
+	if (store_msg_get(c->ctl->deps.store, hash, &m) == 0) {
+		ctl_info_fill(c->ctl, &m, &ci);
+		resp.message = &ci.info;
+		store_msg_release(&m);
+	} else {
+		ctl_hex(hash, 32, id);
+		info.id = id;
+		info.state = "queued";
+		info.direction = "out";
+		resp.message = &info;
+	}
 	resp.result_case = COEX__CTL_RESPONSE__RESULT_MESSAGE;
-	resp.message = &info;
 	ctl_client_reply(c, &resp);
 }
 
@@ -220,7 +279,7 @@ void ctl_cmd_respond(struct ctl_client *c, const Coex__RespondRequest *req)
 		goto out;
 	}
 	to = m.dir == STORE_MSG_IN ? m.author : m.recipient;
-	ctl_body_init(&b, c->ctl, to, 0);
+	ctl_body_init(&b, c->ctl, to, req->counter ? req->counter->expires_s : 0);
 	ctl_reply_thread(&m, thread);
 	b.body.thread.data = thread;
 	b.body.thread.len = 16;
@@ -250,54 +309,6 @@ out:
 
 /* ------------------------------------------------------------------ listing */
 
-/* Strings of one MessageInfo, owned together. */
-struct ctl_info {
-	Coex__MessageInfo info;
-	char id[65], thread[33], reply_to[65];
-	char author[IDENTITY_ID_LEN + 1], recipient[IDENTITY_ID_LEN + 1], peer_id[IDENTITY_ID_LEN + 1];
-	char peer[65];
-	char title[201];
-	Coex__Body *body;               /* decoded, for show and thread */
-};
-
-static void ctl_info_fill(struct ctl *ctl, const struct store_msg *m, struct ctl_info *ci)
-{
-	struct store_partner p;
-	Coex__MessageInfo *i = &ci->info;
-
-	coex__message_info__init(i);
-	ctl_hex(m->hash, 32, ci->id);
-	identity_id_format(m->author, ci->author);
-	identity_id_format(m->recipient, ci->recipient);
-	identity_id_format(m->peer, ci->peer_id);
-	if (store_partner_get(ctl->deps.store, m->peer, &p) == 0)
-		snprintf(ci->peer, sizeof(ci->peer), "%s", p.name);
-	else
-		snprintf(ci->peer, sizeof(ci->peer), "%.8s", ci->peer_id);
-	snprintf(ci->title, sizeof(ci->title), "%s", m->title);
-	ci->thread[0] = ci->reply_to[0] = '\0';
-	if (m->has_thread)
-		ctl_hex(m->thread, 16, ci->thread);
-	else
-		ctl_hex(m->id, 16, ci->thread);
-	if (m->has_reply_to)
-		ctl_hex(m->reply_to, 32, ci->reply_to);
-	i->id = ci->id;
-	i->kind = (char *)ctl_kind_str(m->kind);
-	i->state = (char *)ctl_state_str(m->state);
-	i->direction = m->dir == STORE_MSG_IN ? "in" : "out";
-	i->peer = ci->peer;
-	i->peer_id = ci->peer_id;
-	i->author = ci->author;
-	i->recipient = ci->recipient;
-	i->title = ci->title;
-	i->created_ms = (uint64_t)m->created_ms;
-	i->expires_ms = (uint64_t)m->expires_ms;
-	i->thread = ci->thread;
-	i->reply_to = ci->reply_to;
-	i->log_index = m->log_index;
-}
-
 /* Verifies the stored Signed message again and attaches its decoded body. */
 static void ctl_info_body(struct ctl_info *ci, const struct store_msg *m)
 {
@@ -321,7 +332,7 @@ static void ctl_info_free(struct ctl_info *ci)
 
 struct ctl_list {
 	struct ctl *ctl;
-	struct ctl_info *items;
+	struct ctl_info **items;        /* each allocated alone: an info points into itself */
 	size_t n, cap;
 	bool bodies;
 };
@@ -330,19 +341,22 @@ static int ctl_list_add(void *arg, const struct store_msg *m)
 {
 	struct ctl_list *l = arg;
 
+	struct ctl_info *ci;
+
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 64;
-		struct ctl_info *v = realloc(l->items, cap * sizeof(*v));
+		struct ctl_info **v = realloc(l->items, cap * sizeof(*v));
 		if (!v)
 			return ERR_NOMEM;
 		l->items = v;
 		l->cap = cap;
 	}
-	ctl_info_fill(l->ctl, m, &l->items[l->n]);
-	l->items[l->n].body = NULL;
+	if (!(ci = calloc(1, sizeof(*ci))))
+		return ERR_NOMEM;
+	ctl_info_fill(l->ctl, m, ci);
 	if (l->bodies)
-		ctl_info_body(&l->items[l->n], m);
-	l->n++;
+		ctl_info_body(ci, m);
+	l->items[l->n++] = ci;
 	return 0;
 }
 
@@ -357,7 +371,7 @@ static void ctl_list_reply(struct ctl_client *c, struct ctl_list *l)
 		return;
 	}
 	for (size_t i = 0; i < l->n; i++)
-		ptrs[i] = &l->items[i].info;
+		ptrs[i] = &l->items[i]->info;
 	res.messages = ptrs;
 	res.n_messages = l->n;
 	resp.result_case = COEX__CTL_RESPONSE__RESULT_MESSAGES;
@@ -368,8 +382,10 @@ static void ctl_list_reply(struct ctl_client *c, struct ctl_list *l)
 
 static void ctl_list_free(struct ctl_list *l)
 {
-	for (size_t i = 0; i < l->n; i++)
-		ctl_info_free(&l->items[i]);
+	for (size_t i = 0; i < l->n; i++) {
+		ctl_info_free(l->items[i]);
+		free(l->items[i]);
+	}
 	free(l->items);
 }
 

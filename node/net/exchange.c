@@ -303,6 +303,7 @@ static void queue_done(struct commit_job *job)
 		exchange_pump(n, p);
 	free(q->wait);
 	free(q->m.envelope);
+	free(q->m.signed_msg);
 	free(q->entry);
 	free(q);
 }
@@ -336,8 +337,9 @@ static void queue_fill(struct queue_job *q, const struct message_meta *meta, con
 	m->created_ms = (int64_t)meta->created_ms;
 	m->expires_ms = (int64_t)meta->expires_ms;
 	m->stored_ms = (int64_t)net_wall_ms();
-	m->has_thread = meta->has_thread;
-	memcpy(m->thread, meta->thread, 16);
+	/* The first message of a thread names it: stored with its own id as the thread. */
+	m->has_thread = true;
+	memcpy(m->thread, meta->has_thread ? meta->thread : meta->id, 16);
 	m->has_reply_to = meta->has_reply_to;
 	memcpy(m->reply_to, meta->reply_to, 32);
 	snprintf(m->title, sizeof(m->title), "%s", title ? title : "");
@@ -362,12 +364,12 @@ int net_message_queue(struct net *n, const uint8_t to[32], const uint8_t *body, 
 		goto fail;
 	memcpy(q->peer, to, 32);
 	if ((r = message_seal(n->self, p->box_key, body, len, 0, n->cfg.message_bytes,
-			      &q->m.envelope, &q->m.envelope_len, q->m.hash)) != 0)
+			      &q->m.envelope, &q->m.envelope_len, q->m.hash, &q->m.signed_msg,
+			      &q->m.signed_len)) != 0)
 		goto fail;
 	if ((r = queue_entry(n, q, &meta)) != 0)
 		goto fail;
 	queue_fill(q, &meta, title);
-	q->m.signed_msg = NULL;
 	q->net = n;
 	q->wait->done = done;
 	q->wait->arg = arg;
@@ -380,6 +382,7 @@ fail:
 	if (q) {
 		free(q->wait);
 		free(q->m.envelope);
+		free(q->m.signed_msg);
 		free(q->entry);
 	}
 	free(q);
@@ -556,8 +559,8 @@ static void receive_fill(struct receive_job *rj, struct message_opened *o, uint8
 	m->created_ms = (int64_t)o->meta.created_ms;
 	m->expires_ms = (int64_t)o->meta.expires_ms;
 	m->stored_ms = (int64_t)net_wall_ms();
-	m->has_thread = o->meta.has_thread;
-	memcpy(m->thread, o->meta.thread, 16);
+	m->has_thread = true;
+	memcpy(m->thread, o->meta.has_thread ? o->meta.thread : o->meta.id, 16);
 	m->has_reply_to = o->meta.has_reply_to;
 	memcpy(m->reply_to, o->meta.reply_to, 32);
 	message_body_title(o->body, o->body_len, m->title, sizeof(m->title));

@@ -156,8 +156,12 @@ int store_step_int64(struct store *s, sqlite3_stmt *st, const char *op, int64_t 
 {
 	int rc = sqlite3_step(st);
 
+	if (rc == SQLITE_DONE) {
+		log_error("store_error", "op=%s err=\"no row\"", op);
+		return ERR_STORE;
+	}
 	if (rc != SQLITE_ROW)
-		return store_error(s, rc == SQLITE_DONE ? SQLITE_ERROR : rc, op);
+		return store_error(s, rc, op);
 	*out = sqlite3_column_int64(st, 0);
 	return 0;
 }

@@ -7,11 +7,21 @@
 #include "store/store_priv.h"
 #include "crypto/merkle.h"
 #include "lib/err.h"
+#include "lib/log.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 _Static_assert(STORE_LOG_PROOF_MAX == MERKLE_MAX_PROOF, "proof buffers are sized for merkle");
+
+/* merkle only asks for nodes of complete subtrees within a size already checked against
+ * the log, so a missing one means the store was damaged. */
+static int store_log_node_missing(uint32_t level, uint64_t index)
+{
+	log_error("store_error", "op=log_node_get level=%u idx=%llu err=\"tree node missing\"",
+		  (unsigned)level, (unsigned long long)index);
+	return ERR_STORE;
+}
 
 static int store_log_node_get(void *arg, uint32_t level, uint64_t index,
 			      uint8_t out[MERKLE_HASH_LEN])
@@ -21,7 +31,7 @@ static int store_log_node_get(void *arg, uint32_t level, uint64_t index,
 	int rc, r;
 
 	if (index > INT64_MAX)
-		return ERR_NOTFOUND;
+		return store_log_node_missing(level, index);
 	if ((r = store_stmt(s, STMT_LOG_NODE_GET,
 			    "SELECT hash FROM log_nodes WHERE level = ?1 AND idx = ?2", &st)) != 0)
 		return r;
@@ -29,7 +39,7 @@ static int store_log_node_get(void *arg, uint32_t level, uint64_t index,
 	    (rc = sqlite3_bind_int64(st, 2, (int64_t)index)) != SQLITE_OK)
 		r = store_error(s, rc, "log_node_get");
 	else if ((rc = sqlite3_step(st)) == SQLITE_DONE)
-		r = ERR_NOTFOUND;
+		r = store_log_node_missing(level, index);
 	else if (rc != SQLITE_ROW)
 		r = store_error(s, rc, "log_node_get");
 	else

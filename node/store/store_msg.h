@@ -57,8 +57,8 @@ struct store_msg {
 	size_t receipt_len;
 };
 
-/* Frees the blobs of a struct filled by a get or find call and sets them to NULL. Accepts
- * NULL, and structs whose blobs are NULL. */
+/* Frees the blobs of a struct filled by a get, get_by_id or find call and sets them to
+ * NULL. Accepts NULL, and structs whose blobs are NULL. */
 void store_msg_release(struct store_msg *m);
 
 /* One transaction for a whole commit batch (BEGIN IMMEDIATE; the store's own savepoints
@@ -80,7 +80,7 @@ int store_msg_get(struct store *s, const uint8_t hash[32], struct store_msg *out
 int store_msg_get_by_id(struct store *s, const uint8_t author[32], const uint8_t id[16],
 			struct store_msg *out);
 /* By a lowercase hex prefix of the hash (at least 4 characters). ERR_NOTFOUND,
- * ERR_AMBIGUOUS, ERR_INVAL (not hex / too short). */
+ * ERR_AMBIGUOUS, ERR_INVAL (not lowercase hex, shorter than 4 or longer than 64). */
 int store_msg_find(struct store *s, const char *hex_prefix, struct store_msg *out);
 /* ERR_NOTFOUND; ERR_INVAL (state out of range). */
 int store_msg_set_state(struct store *s, const uint8_t hash[32], enum store_msg_state state);

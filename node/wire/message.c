@@ -214,7 +214,8 @@ static void message_envelope_fill(Coex__Envelope *e, struct message_meta *meta,
 
 int message_seal(const struct identity *author, const uint8_t box_key[MESSAGE_BOX_KEY_LEN],
 		 const uint8_t *body, size_t body_len, uint32_t hops_left, size_t max_bytes,
-		 uint8_t **env_out, size_t *env_len, uint8_t hash_out[MESSAGE_HASH_LEN])
+		 uint8_t **env_out, size_t *env_len, uint8_t hash_out[MESSAGE_HASH_LEN],
+		 uint8_t **signed_out, size_t *signed_len)
 {
 	Coex__Signed s = COEX__SIGNED__INIT;
 	Coex__Envelope e = COEX__ENVELOPE__INIT;
@@ -264,6 +265,11 @@ int message_seal(const struct identity *author, const uint8_t box_key[MESSAGE_BO
 	*env_out = env;
 	*env_len = len;
 	env = NULL;
+	if (signed_out) { /* the author keeps its own signed copy, e.g. to show it later */
+		*signed_out = plain;
+		*signed_len = plain_len;
+		plain = NULL;
+	}
 	r = 0;
 out:
 	if (plain)

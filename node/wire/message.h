@@ -74,12 +74,14 @@ int message_box_key(const struct identity *self, const uint8_t peer_pk[MESSAGE_K
 /* Signs body (its author must be author->pk) and seals it to the body's recipient under
  * box_key (message_box_key with that recipient; not checked here) with a random nonce.
  * On success *env_out is a malloc'd envelope of *env_len <= max_bytes bytes (the caller
- * frees it) and hash_out its SHA-256.
+ * frees it) and hash_out its SHA-256. If signed_out is not NULL it receives the plaintext
+ * Signed bytes (malloc'd, *signed_len bytes; the caller frees them).
  * Returns 0, ERR_PROTO (body header invalid), ERR_INVAL (body author is not author),
  * ERR_TOOBIG (the envelope would exceed max_bytes), ERR_CRYPTO or ERR_NOMEM. */
 int message_seal(const struct identity *author, const uint8_t box_key[MESSAGE_BOX_KEY_LEN],
 		 const uint8_t *body, size_t body_len, uint32_t hops_left, size_t max_bytes,
-		 uint8_t **env_out, size_t *env_len, uint8_t hash_out[MESSAGE_HASH_LEN]);
+		 uint8_t **env_out, size_t *env_len, uint8_t hash_out[MESSAGE_HASH_LEN],
+		 uint8_t **signed_out, size_t *signed_len);
 
 /* Decodes only the envelope's header, for relays that cannot open it. Checks its shape
  * (id 16 bytes, from and to 32, nonce 24, sealed at least a box tag); authenticates nothing.

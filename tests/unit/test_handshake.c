@@ -103,6 +103,13 @@ static void initiate(struct fx *f)
 	initiate_as(f, &f->ini, &f->ini_hello);
 }
 
+/* Handshake state holds secrets (static and ephemeral keys, chaining key): once the
+ * handshake ends, successfully or not, it must be all zero. */
+static void hs_wiped(const struct noise_handshake *hs)
+{
+	assert_true(sodium_is_zero((const unsigned char *)hs, sizeof(*hs)));
+}
+
 /* Runs the responder on m1; on failure checks that nothing came out. */
 static int respond(struct fx *f, struct hello *peer, struct noise_session *sess)
 {
@@ -114,6 +121,7 @@ static int respond(struct fx *f, struct hello *peer, struct noise_session *sess)
 	before = *peer;
 	r = handshake_respond(&f->rhs, &f->r, f->m1, f->m1_len, peer, f->m2, sizeof(f->m2),
 			      &out_len, sess);
+	hs_wiped(&f->rhs);
 	if (r != 0) {
 		assert_int_equal(out_len, SENTINEL);
 		assert_memory_equal(peer, &before, sizeof(before));
@@ -163,6 +171,7 @@ static void test_full_handshake(void **state)
 
 	assert_int_equal(handshake_complete(&f->ihs, f->rsp.pk, f->m2, f->m2_len, &peer_at_ini, &si),
 			 0);
+	hs_wiped(&f->ihs);
 	assert_memory_equal(peer_at_ini.identity, f->rsp.pk, 32);
 	assert_string_equal(peer_at_ini.name, "Globex");
 	assert_memory_equal(si.handshake_hash, sr.handshake_hash, NOISE_HASH_LEN);
@@ -369,6 +378,7 @@ static void test_initiator_refuses_wrong_responder_identity(void **state)
 	peer = before;
 	assert_int_equal(handshake_complete(&f->ihs, f->rsp.pk, f->m2, f->m2_len, &peer, &si),
 			 ERR_DENIED);
+	hs_wiped(&f->ihs);
 	assert_memory_equal(&peer, &before, sizeof(before));
 	noise_session_wipe(&sr);
 }
@@ -384,6 +394,7 @@ static void test_initiator_refuses_tampered_response(void **state)
 	f->m2[f->m2_len - 1] ^= 0x80;
 	assert_int_equal(handshake_complete(&f->ihs, f->rsp.pk, f->m2, f->m2_len, &peer, &si),
 			 ERR_CRYPTO);
+	hs_wiped(&f->ihs);
 	noise_session_wipe(&sr);
 }
 

@@ -141,7 +141,7 @@ static uint8_t *rewrite_env(const uint8_t *env, size_t len, const uint8_t *from,
 static uint8_t *seal_ab(const uint8_t *body, size_t blen, size_t *len, uint8_t hash[32])
 {
 	uint8_t *env = NULL;
-	assert_int_equal(message_seal(&A, k_ab, body, blen, 2, MAX, &env, len, hash), 0);
+	assert_int_equal(message_seal(&A, k_ab, body, blen, 2, MAX, &env, len, hash, NULL, NULL), 0);
 	return env;
 }
 
@@ -302,7 +302,7 @@ static void test_author_mismatch(void **state)
 	(void)state;
 
 	/* message_seal refuses to sign someone else's body */
-	assert_int_equal(message_seal(&A, k_ab, body, blen, 2, MAX, &env, &elen, hash), ERR_INVAL);
+	assert_int_equal(message_seal(&A, k_ab, body, blen, 2, MAX, &env, &elen, hash, NULL, NULL), ERR_INVAL);
 	assert_null(env);
 	/* signed by A (env.from), but the body says C wrote it */
 	s = make_signed(&A, body, blen, &slen);
@@ -411,17 +411,17 @@ static void test_oversize(void **state)
 	(void)state;
 
 	env = seal_ab(body, blen, &elen, hash);
-	assert_int_equal(message_seal(&A, k_ab, body, blen, 2, elen, &env2, &elen2, hash), 0);
+	assert_int_equal(message_seal(&A, k_ab, body, blen, 2, elen, &env2, &elen2, hash, NULL, NULL), 0);
 	assert_int_equal(elen2, elen);
 	free(env2);
 	env2 = NULL;
 	elen2 = 12345;
 	memcpy(keep, hash, 32);
-	assert_int_equal(message_seal(&A, k_ab, body, blen, 2, elen - 1, &env2, &elen2, hash),
+	assert_int_equal(message_seal(&A, k_ab, body, blen, 2, elen - 1, &env2, &elen2, hash, NULL, NULL),
 			 ERR_TOOBIG);
-	assert_int_equal(message_seal(&A, k_ab, body, blen, 2, blen - 1, &env2, &elen2, hash),
+	assert_int_equal(message_seal(&A, k_ab, body, blen, 2, blen - 1, &env2, &elen2, hash, NULL, NULL),
 			 ERR_TOOBIG);
-	assert_int_equal(message_seal(&A, k_ab, body, blen, 2, 0, &env2, &elen2, hash), ERR_TOOBIG);
+	assert_int_equal(message_seal(&A, k_ab, body, blen, 2, 0, &env2, &elen2, hash, NULL, NULL), ERR_TOOBIG);
 	assert_null(env2);
 	assert_int_equal(elen2, 12345);
 	assert_memory_equal(hash, keep, 32);

@@ -1,12 +1,12 @@
 /* The message verbs: propose, respond, inbox, outbox, show, thread.
  *
- * propose and respond build a request from the command line (reading the body and the
- * attachments from files); the others ask the daemon for messages and format them with
- * msg_view.c. Everything a message holds came from a peer and is printed terminal-safe. */
+ * propose and respond build a request from the command line with draft.c; the others ask
+ * the daemon for messages and format them with msg_view.c. Everything a message holds came
+ * from a peer and is printed terminal-safe. */
 #include "cli.h"
 
-#include "app/config.h"
 #include "crypto/identity.h"
+#include "draft.h"
 #include "json.h"
 #include "lib/err.h"
 #include "msg_view.h"
@@ -17,319 +17,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 enum {
-	/* What one message may carry: the recipient's default limit (a node configured for
-	 * more still refuses what its partners would not take). */
-	MSG_MAX_BYTES = CONFIG_DEFAULT_MESSAGE_BYTES,
-	MSG_HOPS_MAX = 3,         /* forwarding hops a proposal may allow (design.md 4) */
-	MSG_CURRENCY_LEN = 3,     /* ISO 4217 code */
-	READ_CHUNK = 64 * 1024,
 	SAVE_DIR_MODE = 0755,
 	SAVE_FILE_MODE = 0666,    /* less the umask */
 };
-
-/* ------------------------------------------------------------------ small parsers */
-
-/* Whether s is valid UTF-8 (protobuf strings must be). */
-static int utf8_ok(const char *s, size_t len)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0, n;
-	uint32_t cp;
-
-	for (; i < len; i += n)
-		if ((n = util_utf8_decode(p + i, len - i, &cp)) == 0)
-			return 0;
-	return 1;
-}
-
-/* A decimal number in [min, max], digits only. Returns 0 or ERR_INVAL. */
-static int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
-{
-	uint64_t v = 0;
-
-	if (!*s)
-		return ERR_INVAL;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9' || v > (UINT64_MAX - 9) / 10)
-			return ERR_INVAL;
-		v = v * 10 + (uint64_t)(*s - '0');
-	}
-	if (v < min || v > max)
-		return ERR_INVAL;
-	*out = v;
-	return 0;
-}
-
-static const char *media_type_guess(const char *name)
-{
-	static const char *const types[][2] = {
-		{ ".pdf", "application/pdf" }, { ".md", "text/markdown" },
-		{ ".txt", "text/plain" },      { ".png", "image/png" },
-		{ ".jpg", "image/jpeg" },      { ".jpeg", "image/jpeg" },
-		{ ".json", "application/json" },
-	};
-	const char *dot = strrchr(name, '.');
-	size_t i;
-
-	for (i = 0; dot && i < sizeof types / sizeof types[0]; i++)
-		if (strcasecmp(dot, types[i][0]) == 0)
-			return types[i][1];
-	return "application/octet-stream";
-}
-
-/* ------------------------------------------------------------------ files */
-
-/* Grows a full read buffer by a chunk, up to one byte past max: reading that byte proves
- * the input too long. Returns 0, ERR_TOOBIG or ERR_NOMEM. */
-static int buf_grow(char **buf, size_t *cap, size_t max)
-{
-	size_t ncap = *cap + READ_CHUNK > max + 1 ? max + 1 : *cap + READ_CHUNK;
-	char *nb;
-
-	if (*cap > max)
-		return ERR_TOOBIG;
-	if (!(nb = realloc(*buf, ncap)))
-		return ERR_NOMEM;
-	*buf = nb;
-	*cap = ncap;
-	return 0;
-}
-
-/* Reads all of fd, at most max bytes, into a new NUL-terminated buffer; hint is the size
- * expected. Returns 0, ERR_TOOBIG, ERR_NOMEM or -errno. */
-static int fd_read_all(int fd, size_t hint, size_t max, char **out, size_t *len)
-{
-	size_t cap = (hint < max ? hint : max) + 1, n = 0;
-	char *buf = malloc(cap);
-	ssize_t got;
-	int r = buf ? 0 : ERR_NOMEM;
-
-	while (r == 0) {
-		if (n == cap)
-			r = buf_grow(&buf, &cap, max);
-		else if ((got = read(fd, buf + n, cap - n)) > 0)
-			n += (size_t)got;
-		else if (got == 0)
-			break;
-		else if (errno != EINTR)
-			r = -errno;
-	}
-	if (r != 0) {
-		free(buf);
-		return r;
-	}
-	buf[n] = '\0'; /* a read returns 0 only with room left */
-	*out = buf;
-	*len = n;
-	return 0;
-}
-
-/* Reads a whole file ("-": standard input) of at most max bytes. The size is checked
- * before anything is allocated. Returns 0, ERR_TOOBIG, ERR_NOMEM or -errno. */
-static int file_read(const char *path, size_t max, char **out, size_t *len)
-{
-	int fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : STDIN_FILENO;
-	struct stat st;
-	int r;
-
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) != 0)
-		r = -errno;
-	else if (S_ISDIR(st.st_mode))
-		r = -EISDIR;
-	else if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > max)
-		r = ERR_TOOBIG;
-	else
-		r = fd_read_all(fd, S_ISREG(st.st_mode) ? (size_t)st.st_size : READ_CHUNK, max,
-				out, len);
-	if (fd != STDIN_FILENO)
-		close(fd);
-	return r;
-}
-
-/* ------------------------------------------------------------------ a proposal draft */
-
-/* A ProposeRequest built from the command line, and the memory it points into. */
-struct draft {
-	Coex__ProposeRequest q;
-	Coex__Value value;
-	const char *tags[CLI_MAX_VALUES];
-	Coex__Attachment att[CLI_MAX_VALUES];
-	Coex__Attachment *attp[CLI_MAX_VALUES];
-	char *body;        /* read from --body-file, else NULL */
-	size_t total;      /* bytes of body and attachments */
-};
-
-static void draft_free(struct draft *d)
-{
-	size_t i;
-
-	for (i = 0; i < d->q.n_attachments; i++)
-		free(d->att[i].data.data);
-	free(d->body);
-}
-
-/* The option's value, checked to be UTF-8; "" if not given. NULL after a usage error. */
-static const char *text_opt(const struct cli *cli, const char *name, int *rc)
-{
-	const char *v = cli_opt(cli, name);
-
-	if (!v)
-		return "";
-	if (!utf8_ok(v, strlen(v))) {
-		*rc = cli_usage(cli, "%s is not valid UTF-8 text", name);
-		return NULL;
-	}
-	return v;
-}
-
-static int draft_body_file(const struct cli *cli, struct draft *d, const char *path)
-{
-	size_t len;
-	int r = file_read(path, MSG_MAX_BYTES, &d->body, &len);
-
-	if (r == ERR_TOOBIG)
-		return cli_fail(cli, "%s is larger than %d MiB, the most a message can carry",
-				strcmp(path, "-") ? path : "standard input", MSG_MAX_BYTES >> 20);
-	if (r != 0)
-		return cli_fail(cli, "cannot read %s: %s", path, err_str(r));
-	if (strlen(d->body) != len || !utf8_ok(d->body, len))
-		return cli_fail(cli, "%s is not UTF-8 text (the body is Markdown)", path);
-	d->q.body = d->body;
-	d->total += len;
-	return CLI_EXIT_OK;
-}
-
-static int draft_text(const struct cli *cli, struct draft *d)
-{
-	const char *file = cli_opt(cli, "--body-file");
-	int rc = CLI_EXIT_OK;
-
-	if (!cli_opt(cli, "--title") || !*cli_opt(cli, "--title"))
-		return cli_usage(cli, "missing --title TITLE");
-	if (file && cli_opt(cli, "--body"))
-		return cli_usage(cli, "give --body or --body-file, not both");
-	if (!(d->q.title = (char *)text_opt(cli, "--title", &rc)) ||
-	    !(d->q.summary = (char *)text_opt(cli, "--summary", &rc)) ||
-	    !(d->q.body = (char *)text_opt(cli, "--body", &rc)) ||
-	    !(d->q.terms = (char *)text_opt(cli, "--terms", &rc)))
-		return rc;
-	d->total += strlen(d->q.body);
-	return file ? draft_body_file(cli, d, file) : CLI_EXIT_OK;
-}
-
-static int draft_tags(const struct cli *cli, struct draft *d)
-{
-	size_t i, n = cli_opt_values(cli, "--tag", d->tags, CLI_MAX_VALUES);
-
-	for (i = 0; i < n; i++)
-		if (!*d->tags[i] || !utf8_ok(d->tags[i], strlen(d->tags[i])))
-			return cli_usage(cli, "invalid --tag '%s': empty or not UTF-8", d->tags[i]);
-	d->q.tags = (char **)d->tags;
-	d->q.n_tags = n;
-	return CLI_EXIT_OK;
-}
-
-/* --value AMOUNT CURRENCY: a whole non-negative amount and an ISO 4217 code. */
-static int draft_value(const struct cli *cli, struct draft *d)
-{
-	const char *v[2];
-	size_t i;
-
-	if (cli_opt_values(cli, "--value", v, 2) != 2)
-		return CLI_EXIT_OK;
-	if (parse_u64(v[0], 0, UINT64_MAX, &d->value.amount) != 0)
-		return cli_usage(cli, "invalid --value amount '%s': a whole number such as 25000",
-				 v[0]);
-	for (i = 0; i < MSG_CURRENCY_LEN && v[1][i] >= 'A' && v[1][i] <= 'Z'; i++)
-		;
-	if (i != MSG_CURRENCY_LEN || v[1][i])
-		return cli_usage(cli, "invalid --value currency '%s': three capital letters such "
-				 "as EUR or USD", v[1]);
-	d->value.currency = (char *)v[1];
-	d->q.value = &d->value;
-	return CLI_EXIT_OK;
-}
-
-static int draft_attach_one(const struct cli *cli, struct draft *d, const char *path)
-{
-	Coex__Attachment *a = &d->att[d->q.n_attachments];
-	const char *slash = strrchr(path, '/'), *name = slash ? slash + 1 : path;
-	char *data;
-	size_t len;
-	int r;
-
-	if (!*name)
-		return cli_usage(cli, "invalid --attach '%s': a file, not a directory", path);
-	if (!utf8_ok(name, strlen(name)))
-		return cli_usage(cli, "invalid --attach '%s': the file name is not UTF-8", path);
-	if ((r = file_read(path, MSG_MAX_BYTES, &data, &len)) == ERR_TOOBIG)
-		return cli_fail(cli, "cannot attach %s: larger than %d MiB, the most a message can "
-				"carry", path, MSG_MAX_BYTES >> 20);
-	if (r != 0)
-		return cli_fail(cli, "cannot attach %s: %s", path, err_str(r));
-	coex__attachment__init(a);
-	a->name = (char *)name;
-	a->media_type = (char *)media_type_guess(name);
-	a->data.data = (uint8_t *)data;
-	a->data.len = len;
-	d->attp[d->q.n_attachments++] = a;
-	d->total += len;
-	if (d->total > MSG_MAX_BYTES)
-		return cli_fail(cli, "the body and attachments come to more than %d MiB, the most a "
-				"message can carry", MSG_MAX_BYTES >> 20);
-	return CLI_EXIT_OK;
-}
-
-static int draft_attach(const struct cli *cli, struct draft *d)
-{
-	const char *paths[CLI_MAX_VALUES];
-	size_t i, n = cli_opt_values(cli, "--attach", paths, CLI_MAX_VALUES);
-	int rc;
-
-	d->q.attachments = d->attp;
-	for (i = 0; i < n; i++)
-		if ((rc = draft_attach_one(cli, d, paths[i])) != CLI_EXIT_OK)
-			return rc;
-	return CLI_EXIT_OK;
-}
-
-/* --expires, --forwardable and --hops. */
-static int draft_reach(const struct cli *cli, struct draft *d)
-{
-	const char *exp = cli_opt(cli, "--expires"), *hops = cli_opt(cli, "--hops");
-	uint64_t n;
-
-	if (exp && util_duration_parse(exp, &d->q.expires_s) != 0)
-		return cli_usage(cli, "invalid --expires '%s' (a duration such as 48h or 30d)", exp);
-	d->q.forwardable = cli_opt(cli, "--forwardable") != NULL;
-	if (hops && !d->q.forwardable)
-		return cli_usage(cli, "--hops goes with --forwardable");
-	if (hops && parse_u64(hops, 1, MSG_HOPS_MAX, &n) != 0)
-		return cli_usage(cli, "invalid --hops '%s': 1 to %d", hops, MSG_HOPS_MAX);
-	d->q.hop_limit = hops ? (uint32_t)n : 0;
-	return CLI_EXIT_OK;
-}
-
-/* Fills d from the proposal options. Free it with draft_free whatever this returns. */
-static int draft_build(const struct cli *cli, struct draft *d)
-{
-	int rc;
-
-	memset(d, 0, sizeof *d);
-	coex__propose_request__init(&d->q);
-	coex__value__init(&d->value);
-	if ((rc = draft_text(cli, d)) != CLI_EXIT_OK || (rc = draft_tags(cli, d)) != CLI_EXIT_OK ||
-	    (rc = draft_value(cli, d)) != CLI_EXIT_OK || (rc = draft_reach(cli, d)) != CLI_EXIT_OK)
-		return rc;
-	return draft_attach(cli, d);
-}
 
 /* "queued WHAT to PEER", then the id alone on the last line; or {id, kind, state, peer,
  * decision} as JSON. The peer is the daemon's name for it, else to (what the user gave, or
@@ -378,18 +72,12 @@ static int cmd_propose(struct cli *cli)
 	draft_free(&d);
 	if (rc != CLI_EXIT_OK)
 		return rc;
-	rc = queued_print(cli, NULL, cli_opt(cli, "--to"), resp->message);
+	rc = queued_print(cli, NULL, to, resp->message);
 	coex__ctl_response__free_unpacked(resp, NULL);
 	return rc;
 }
 
 /* ------------------------------------------------------------------ respond */
-
-/* The options only a counter-proposal takes. */
-static const char *const counter_only[] = {
-	"--title", "--summary", "--body", "--body-file", "--terms", "--tag", "--value",
-	"--attach", "--expires", "--forwardable", "--hops",
-};
 
 static int decision_parse(const char *s, Coex__Decision *out)
 {
@@ -425,20 +113,19 @@ static int respond_send(struct cli *cli, Coex__RespondRequest *q)
 static int cmd_respond(struct cli *cli)
 {
 	Coex__RespondRequest q = COEX__RESPOND_REQUEST__INIT;
+	const char *opt;
 	struct draft d;
-	size_t i;
 	int rc = CLI_EXIT_OK;
 
 	if (decision_parse(cli->argv[1], &q.decision) != 0)
 		return cli_usage(cli, "unknown decision '%s' (accept, decline, counter or withdraw)",
 				 cli->argv[1]);
 	q.message = cli->argv[0];
-	if (!(q.note = (char *)text_opt(cli, "--note", &rc)))
+	if (!(q.note = (char *)draft_text_opt(cli, "--note", &rc)))
 		return rc;
 	if (q.decision != COEX__DECISION__DECISION_COUNTER) {
-		for (i = 0; i < sizeof counter_only / sizeof counter_only[0]; i++)
-			if (cli_opt(cli, counter_only[i]))
-				return cli_usage(cli, "%s goes only with 'counter'", counter_only[i]);
+		if ((opt = draft_opt_given(cli)))
+			return cli_usage(cli, "%s goes only with 'counter'", opt);
 		return respond_send(cli, &q);
 	}
 	if ((rc = draft_build(cli, &d)) == CLI_EXIT_OK) {
@@ -506,7 +193,7 @@ static int list_run(struct cli *cli, int inbox)
 	uint64_t n = 0;
 	int rc;
 
-	if (limit && parse_u64(limit, 1, UINT32_MAX, &n) != 0)
+	if (limit && draft_parse_u64(limit, 1, UINT32_MAX, &n) != 0)
 		return cli_usage(cli, "invalid --limit '%s': a positive number", limit);
 	q.inbox = inbox;
 	q.limit = (uint32_t)n;
@@ -760,20 +447,6 @@ static int cmd_thread(struct cli *cli)
 }
 
 /* ------------------------------------------------------------------ the table */
-
-/* The options of a proposal, for propose and for respond's counter-proposals. */
-#define DRAFT_OPTS                                                                            \
-	{ "--title", "TITLE", "a one-line title (required)" },                                \
-	{ "--summary", "TEXT", "a short summary" },                                           \
-	{ "--body", "TEXT", "the proposal itself, in Markdown" },                             \
-	{ "--body-file", "FILE", "read the Markdown body from FILE ('-': standard input)" },   \
-	{ "--terms", "TEXT", "the terms offered" },                                           \
-	{ "--tag", "TAG...", "whom it suits, e.g. logistics; repeatable" },                   \
-	{ "--value", "AMOUNT CURRENCY", "its value, a whole amount and an ISO 4217 code" },   \
-	{ "--attach", "FILE...", "attach a file (at most 4 MiB in all); repeatable" },        \
-	{ "--expires", "DURATION", "how long it stays open: 48h, 30d (default 30d)" },        \
-	{ "--forwardable", NULL, "let the partner forward it to its own partners" },          \
-	{ "--hops", "N", "with --forwardable: forwards it may take, 1-3 (default 2)" }
 
 static const struct cli_opt propose_opts[] = {
 	{ "--to", "PARTNER", "the partner: local name, id or id prefix (required)" },
