@@ -3,6 +3,7 @@
 #include "ctl/ctl_internal.h"
 #include "lib/err.h"
 #include "lib/log.h"
+#include "net/net.h"
 #include "wire/limits.h"
 
 #include <errno.h>
@@ -238,6 +239,7 @@ int ctl_new(uv_loop_t *loop, const char *path, const struct ctl_deps *deps, stru
 	}
 	c->open_handles = 1;
 	c->server.data = c;
+	net_set_message_hook(deps->net, ctl_on_message, c);
 	*out = c;
 	unlink(path); /* a stale socket from a node that died; the data dir lock prevents two nodes */
 	old = umask(0177);

@@ -8,6 +8,7 @@
 #include "net/net.h"
 #include "store/store.h"
 #include "wire/invite.h"
+#include "wire/log_entry.h"
 
 #include <sodium.h>
 #include <stdio.h>
@@ -97,7 +98,7 @@ out:
 
 /* The address put in an invite: the listen address, or for a wildcard listener the first
  * non-loopback IPv4 address of this host (127.0.0.1 if there is none). */
-static void ctl_invite_address(struct ctl *c, char *out, size_t cap)
+void ctl_invite_address(struct ctl *c, char *out, size_t cap)
 {
 	const char *listen = net_listen_address(c->deps.net);
 	char host[256], port[16], ip[64] = "127.0.0.1";
@@ -265,6 +266,7 @@ static int ctl_cmd_partner_add(struct ctl_client *c, const Coex__PartnerAddReque
 	if ((r = net_partner_added(c->ctl->deps.net, &p)) != 0)
 		return ctl_client_error(c, r, "partner stored, but the node cannot dial it: %s", err_str(r));
 	log_info("partner_added", "name=%s addr=%s", p.name, p.address);
+	net_log_trust(c->ctl->deps.net, LOG_ENTRY_PARTNER_ADDED, p.id, p.name);
 	ctl_partner_info(&p, id, &info);
 	resp.result_case = COEX__CTL_RESPONSE__RESULT_PARTNER;
 	resp.partner = &info;
@@ -325,6 +327,7 @@ static int ctl_cmd_partner_remove(struct ctl_client *c, const Coex__PartnerRemov
 		return ctl_client_error(c, r, "cannot remove partner '%s': %s", p.name, err_str(r));
 	net_partner_removed(c->ctl->deps.net, p.id);
 	log_info("partner_removed", "name=%s", p.name);
+	net_log_trust(c->ctl->deps.net, LOG_ENTRY_PARTNER_REMOVED, p.id, p.name);
 	ctl_partner_info(&p, id, &info);
 	resp.result_case = COEX__CTL_RESPONSE__RESULT_PARTNER;
 	resp.partner = &info;
@@ -370,6 +373,18 @@ void ctl_cmd_dispatch(struct ctl_client *c, const Coex__CtlRequest *req)
 		break;
 	case COEX__CTL_REQUEST__CMD_THREAD:
 		ctl_cmd_thread(c, req->thread);
+		break;
+	case COEX__CTL_REQUEST__CMD_REFER:
+		ctl_cmd_refer(c, req->refer);
+		break;
+	case COEX__CTL_REQUEST__CMD_FORWARD:
+		ctl_cmd_forward(c, req->forward);
+		break;
+	case COEX__CTL_REQUEST__CMD_ANSWER:
+		ctl_cmd_answer(c, req->answer);
+		break;
+	case COEX__CTL_REQUEST__CMD_INTRODUCTIONS:
+		ctl_cmd_introductions(c);
 		break;
 	default:
 		ctl_client_error(c, ERR_PROTO, "unknown control command");

@@ -7,6 +7,9 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+
+struct store_msg;
 
 struct net_join;
 
@@ -49,6 +52,28 @@ void ctl_client_resume(struct ctl_client *c);
 void ctl_cmd_dispatch(struct ctl_client *c, const Coex__CtlRequest *req);
 /* The client goes away while a command runs. */
 void ctl_cmd_abandon(struct ctl_client *c);
+
+/* ctl_cmd.c: the address partners should dial (listen address; wildcard resolved). */
+void ctl_invite_address(struct ctl *c, char *out, size_t cap);
+
+/* ctl_intro.c: referrals, introductions, forwarding, and what arriving messages set off */
+void ctl_cmd_refer(struct ctl_client *c, const Coex__ReferRequest *req);
+void ctl_cmd_answer(struct ctl_client *c, const Coex__AnswerRequest *req);
+void ctl_cmd_introductions(struct ctl_client *c);
+void ctl_cmd_forward(struct ctl_client *c, const Coex__ForwardRequest *req);
+void ctl_on_message(void *arg, const struct store_msg *m);
+
+/* ctl_msg.c: shared by ctl_intro.c */
+struct ctl_body {
+	Coex__Body body;
+	uint8_t id[16];
+	uint64_t now;
+};
+void ctl_body_init(struct ctl_body *b, const struct ctl *c, const uint8_t recipient[32],
+		   uint64_t expires_s);
+/* Queues body to `to` through `via` (a partner; to itself if direct) and replies when durable. */
+void ctl_queue_body_via(struct ctl_client *c, const uint8_t to[32], const uint8_t via[32],
+			Coex__Body *body, const char *title);
 
 /* ctl_msg.c */
 void ctl_cmd_propose(struct ctl_client *c, const Coex__ProposeRequest *req);

@@ -8,6 +8,7 @@
 #include "net/net.h"
 #include "store/store.h"
 #include "store/store_msg.h"
+#include "wire/card.h"
 #include "wire/message.h"
 
 #include <sodium.h>
@@ -91,13 +92,7 @@ static void ctl_proposal_from(const Coex__ProposeRequest *req, uint64_t expires_
 	p->hop_limit = req->forwardable ? (req->hop_limit ? req->hop_limit : CTL_HOPS_DEFAULT) : 0;
 }
 
-struct ctl_body {
-	Coex__Body body;
-	uint8_t id[16];
-	uint64_t now;
-};
-
-static void ctl_body_init(struct ctl_body *b, const struct ctl *c, const uint8_t recipient[32],
+void ctl_body_init(struct ctl_body *b, const struct ctl *c, const uint8_t recipient[32],
 			  uint64_t expires_s)
 {
 	coex__body__init(&b->body);
@@ -196,8 +191,8 @@ static void ctl_queued(void *arg, int err, const uint8_t hash[32])
 }
 
 /* Packs body and hands it to the net layer; the reply comes once it is durable. */
-static void ctl_queue_body(struct ctl_client *c, const uint8_t to[32], Coex__Body *body,
-			   const char *title)
+void ctl_queue_body_via(struct ctl_client *c, const uint8_t to[32], const uint8_t via[32],
+			Coex__Body *body, const char *title)
 {
 	size_t n = coex__body__get_packed_size(body);
 	uint8_t *buf = malloc(n);
@@ -209,7 +204,7 @@ static void ctl_queue_body(struct ctl_client *c, const uint8_t to[32], Coex__Bod
 	}
 	coex__body__pack(body, buf);
 	c->busy = true;
-	r = net_message_queue(c->ctl->deps.net, to, buf, n, title, ctl_queued, c, &c->wait);
+	r = net_message_queue_via(c->ctl->deps.net, to, via, buf, n, title, ctl_queued, c, &c->wait);
 	free(buf);
 	if (r != 0) {
 		ctl_client_resume(c);
@@ -240,7 +235,38 @@ void ctl_cmd_propose(struct ctl_client *c, const Coex__ProposeRequest *req)
 	ctl_proposal_from(req, b.body.expires_ms, &prop);
 	b.body.kind_case = COEX__BODY__KIND_PROPOSAL;
 	b.body.proposal = &prop;
-	ctl_queue_body(c, p.id, &b.body, req->title);
+	ctl_queue_body_via(c, p.id, p.id, &b.body, req->title);
+}
+
+/* A forwarded message's original author, and the hash of the original's Signed bytes. */
+static int ctl_forward_facts(const struct store_msg *m, struct body_facts *f)
+{
+	struct message_meta meta;
+	const uint8_t *body;
+	size_t len;
+	int r;
+
+	if (!m->signed_msg || (r = message_verify_signed(m->signed_msg, m->signed_len, &meta, &body, &len)) != 0)
+		return ERR_PROTO;
+	return body_facts_read(body, len, &meta, f);
+}
+
+static int ctl_forward_origin(const struct store_msg *m, uint8_t origin[32])
+{
+	struct body_facts f;
+	int r = ctl_forward_facts(m, &f);
+
+	if (r == 0)
+		memcpy(origin, f.origin, 32);
+	return r;
+}
+
+static void ctl_forward_original_hash(const struct store_msg *m, uint8_t hash[32])
+{
+	struct body_facts f;
+
+	if (ctl_forward_facts(m, &f) == 0)
+		memcpy(hash, f.original_signed_hash, 32);
 }
 
 /* The thread a reply belongs to: the original's, or the original itself. */
@@ -255,8 +281,8 @@ void ctl_cmd_respond(struct ctl_client *c, const Coex__RespondRequest *req)
 	struct ctl_body b;
 	Coex__Response resp = COEX__RESPONSE__INIT;
 	Coex__Proposal counter;
-	uint8_t thread[16], ph[32];
-	const uint8_t *to;
+	uint8_t thread[16], ph[32], origin[32];
+	const uint8_t *to, *via;
 	char err[200];
 	int r;
 
@@ -270,7 +296,8 @@ void ctl_cmd_respond(struct ctl_client *c, const Coex__RespondRequest *req)
 			? "only a proposal this node sent can be withdrawn" : "only a message this node received can be answered");
 		goto out;
 	}
-	if (m.kind != MESSAGE_KIND_PROPOSAL && m.kind != MESSAGE_KIND_RESPONSE) {
+	if (m.kind != MESSAGE_KIND_PROPOSAL && m.kind != MESSAGE_KIND_RESPONSE &&
+	    m.kind != MESSAGE_KIND_FORWARDED) {
 		ctl_client_error(c, ERR_INVAL, "a %s cannot be answered with accept/decline/counter/withdraw", ctl_kind_str(m.kind));
 		goto out;
 	}
@@ -279,16 +306,31 @@ void ctl_cmd_respond(struct ctl_client *c, const Coex__RespondRequest *req)
 		goto out;
 	}
 	to = m.dir == STORE_MSG_IN ? m.author : m.recipient;
+	via = to;
+	if (m.kind == MESSAGE_KIND_FORWARDED) {
+		/* Answer the original author, sealed to it, back through the forwarding partner. */
+		if (ctl_forward_origin(&m, origin) != 0) {
+			ctl_client_error(c, ERR_PROTO, "the forwarded proposal cannot be read");
+			goto out;
+		}
+		to = origin;
+		via = m.peer;
+	}
 	ctl_body_init(&b, c->ctl, to, req->counter ? req->counter->expires_s : 0);
 	ctl_reply_thread(&m, thread);
 	b.body.thread.data = thread;
 	b.body.thread.len = 16;
-	b.body.reply_to.data = m.hash;
-	b.body.reply_to.len = 32;
+	if (m.kind != MESSAGE_KIND_FORWARDED) { /* the origin never saw the forwarded envelope */
+		b.body.reply_to.data = m.hash;
+		b.body.reply_to.len = 32;
+	}
 	resp.decision = req->decision;
 	resp.note = req->note;
 	if (m.signed_msg) { /* accept: the co-signature covers the exact proposal signed */
-		crypto_hash_sha256(ph, m.signed_msg, m.signed_len);
+		if (m.kind == MESSAGE_KIND_FORWARDED)
+			ctl_forward_original_hash(&m, ph);
+		else
+			crypto_hash_sha256(ph, m.signed_msg, m.signed_len);
 		resp.proposal_hash.data = ph;
 		resp.proposal_hash.len = 32;
 	}
@@ -302,7 +344,7 @@ void ctl_cmd_respond(struct ctl_client *c, const Coex__RespondRequest *req)
 	}
 	b.body.kind_case = COEX__BODY__KIND_RESPONSE;
 	b.body.response = &resp;
-	ctl_queue_body(c, to, &b.body, resp.counter ? resp.counter->title : req->note);
+	ctl_queue_body_via(c, to, via, &b.body, resp.counter ? resp.counter->title : req->note);
 out:
 	store_msg_release(&m);
 }
@@ -320,6 +362,10 @@ static void ctl_info_body(struct ctl_info *ci, const struct store_msg *m)
 	if (!m->signed_msg || message_verify_signed(m->signed_msg, m->signed_len, &meta, &body, &len) != 0)
 		return;
 	ci->info.verified = memcmp(meta.author, m->author, 32) == 0;
+	if (meta.kind == MESSAGE_KIND_FORWARDED) { /* and the original author's signature too */
+		struct body_facts f;
+		ci->info.verified = ci->info.verified && body_facts_read(body, len, &meta, &f) == 0;
+	}
 	if ((ci->body = coex__body__unpack(NULL, len, body)))
 		ci->info.body = ci->body;
 }

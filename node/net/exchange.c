@@ -18,6 +18,7 @@
 #include "store/store.h"
 #include "store/store_msg.h"
 #include "wire/body_info.h"
+#include "wire/card.h"
 #include "wire/log_entry.h"
 #include "wire/message.h"
 #include "wire/receipt.h"
@@ -51,8 +52,24 @@ struct exchange_peer {
 	uint8_t head_sig[64];
 };
 
+enum { EXCHANGE_STRANGER_KEYS = 64, EXCHANGE_RELAYS_MAX = 4096 };
+
+struct exchange_key {
+	uint8_t pk[32];
+	uint8_t key[32];
+	bool used;
+};
+
+struct exchange_relay {
+	uint8_t origin[32], forwardee[32];
+};
+
 struct exchange {
 	struct net *net;
+	struct exchange_key strangers[EXCHANGE_STRANGER_KEYS]; /* box keys for non-partners */
+	size_t next_stranger;
+	struct exchange_relay *relays;
+	size_t n_relays;
 	/* (author, id) of inbound messages whose commit is in flight: a hash set by BLAKE2b. */
 	uint8_t (*pending)[32];
 	size_t n_pending;
@@ -86,6 +103,8 @@ void exchange_free(struct exchange *ex)
 {
 	if (!ex)
 		return;
+	sodium_memzero(ex->strangers, sizeof(ex->strangers));
+	free(ex->relays);
 	free(ex->pending);
 	free(ex);
 }
@@ -120,6 +139,71 @@ static int exchange_box_key(struct net *n, struct peer *p)
 		p->has_box_key = true;
 	}
 	return 0;
+}
+
+/* The box key with any node: a partner's is kept with the partner; others' in a small cache
+ * (an answer to a forwarded proposal comes from a node that is not a partner). */
+static int exchange_key_for(struct net *n, const uint8_t pk[32], const uint8_t **key)
+{
+	struct exchange *ex = n->ex;
+	struct peer *p = net_peer_by_pk(n, pk);
+	struct exchange_key *k;
+
+	if (p) {
+		if (exchange_box_key(n, p) != 0)
+			return ERR_CRYPTO;
+		*key = p->box_key;
+		return 0;
+	}
+	for (size_t i = 0; i < EXCHANGE_STRANGER_KEYS; i++) {
+		if (ex->strangers[i].used && memcmp(ex->strangers[i].pk, pk, 32) == 0) {
+			*key = ex->strangers[i].key;
+			return 0;
+		}
+	}
+	k = &ex->strangers[ex->next_stranger];
+	ex->next_stranger = (ex->next_stranger + 1) % EXCHANGE_STRANGER_KEYS;
+	if (message_box_key(n->self, pk, k->key) != 0) {
+		k->used = false;
+		return ERR_CRYPTO;
+	}
+	memcpy(k->pk, pk, 32);
+	k->used = true;
+	*key = k->key;
+	return 0;
+}
+
+void net_relay_allow(struct net *n, const uint8_t origin[32], const uint8_t forwardee[32])
+{
+	struct exchange *ex = n->ex;
+	struct exchange_relay *v;
+
+	for (size_t i = 0; i < ex->n_relays; i++)
+		if (!memcmp(ex->relays[i].origin, origin, 32) && !memcmp(ex->relays[i].forwardee, forwardee, 32))
+			return;
+	if (ex->n_relays >= EXCHANGE_RELAYS_MAX ||
+	    !(v = realloc(ex->relays, (ex->n_relays + 1) * sizeof(*v))))
+		return;
+	ex->relays = v;
+	memcpy(v[ex->n_relays].origin, origin, 32);
+	memcpy(v[ex->n_relays].forwardee, forwardee, 32);
+	ex->n_relays++;
+}
+
+static bool exchange_relay_allowed(struct exchange *ex, const uint8_t origin[32],
+				   const uint8_t forwardee[32])
+{
+	for (size_t i = 0; i < ex->n_relays; i++)
+		if (!memcmp(ex->relays[i].origin, origin, 32) && !memcmp(ex->relays[i].forwardee, forwardee, 32))
+			return true;
+	return false;
+}
+
+void net_set_message_hook(struct net *n, void (*fn)(void *arg, const struct store_msg *m),
+			  void *arg)
+{
+	n->msg_hook = fn;
+	n->msg_hook_arg = arg;
 }
 
 /* ------------------------------------------------------------------ sending */
@@ -345,25 +429,28 @@ static void queue_fill(struct queue_job *q, const struct message_meta *meta, con
 	snprintf(m->title, sizeof(m->title), "%s", title ? title : "");
 }
 
-int net_message_queue(struct net *n, const uint8_t to[32], const uint8_t *body, size_t len,
-		      const char *title, net_queued_cb done, void *arg, struct net_wait **wait_out)
+int net_message_queue_via(struct net *n, const uint8_t to[32], const uint8_t via[32],
+			  const uint8_t *body, size_t len, const char *title, net_queued_cb done,
+			  void *arg, struct net_wait **wait_out)
 {
 	struct message_meta meta;
 	struct queue_job *q = NULL;
-	struct peer *p = net_peer_by_pk(n, to);
+	const uint8_t *key;
 	int r;
 
-	if (!p)
+	if (!net_peer_by_pk(n, via))
 		return ERR_NOTFOUND;
 	if ((r = message_body_meta(body, len, &meta)) != 0)
 		return r;
-	if ((r = exchange_box_key(n, p)) != 0)
+	if (memcmp(meta.recipient, to, 32) != 0)
+		return ERR_INVAL;
+	if ((r = exchange_key_for(n, to, &key)) != 0)
 		return r;
 	r = ERR_NOMEM;
 	if (!(q = calloc(1, sizeof(*q))) || !(q->wait = calloc(1, sizeof(*q->wait))))
 		goto fail;
-	memcpy(q->peer, to, 32);
-	if ((r = message_seal(n->self, p->box_key, body, len, 0, n->cfg.message_bytes,
+	memcpy(q->peer, via, 32);
+	if ((r = message_seal(n->self, key, body, len, 0, n->cfg.message_bytes,
 			      &q->m.envelope, &q->m.envelope_len, q->m.hash, &q->m.signed_msg,
 			      &q->m.signed_len)) != 0)
 		goto fail;
@@ -387,6 +474,12 @@ fail:
 	}
 	free(q);
 	return r;
+}
+
+int net_message_queue(struct net *n, const uint8_t to[32], const uint8_t *body, size_t len,
+		      const char *title, net_queued_cb done, void *arg, struct net_wait **wait_out)
+{
+	return net_message_queue_via(n, to, to, body, len, title, done, arg, wait_out);
 }
 
 void net_wait_abandon(struct net_wait *w)
@@ -452,6 +545,8 @@ static int receive_run(struct store *w, struct commit_job *job)
 		return r;
 	if ((r = store_msg_insert(w, &rj->m)) != 0)
 		return r;
+	if (rj->m.dir == STORE_MSG_RELAY)
+		return store_outbox_add(w, rj->m.hash, rj->m.peer, NULL);
 	if (rj->m.has_reply_to && (r = store_msg_set_state(w, rj->m.reply_to, STORE_MSG_ANSWERED)) != 0 &&
 	    r != ERR_NOTFOUND)
 		return r;
@@ -492,6 +587,13 @@ static void receive_done(struct commit_job *job)
 		link_send_receipt(p->link, rj->receipt, rj->receipt_len);
 	else if (job->err != 0)
 		log_warn("receive_failed", "error=\"%s\"", err_str(job->err));
+	if (job->err == 0 && rj->m.dir == STORE_MSG_IN && n->msg_hook)
+		n->msg_hook(n->msg_hook_arg, &rj->m);
+	if (job->err == 0 && rj->m.dir == STORE_MSG_RELAY && (p = net_peer_by_pk(n, rj->m.peer))) {
+		if (p->xp)
+			p->xp->exhausted = false;
+		exchange_pump(n, p);
+	}
 	free(rj->m.envelope);
 	free(rj->m.signed_msg);
 	free(rj->entry);
@@ -571,33 +673,148 @@ static void receive_fill(struct receive_job *rj, struct message_opened *o, uint8
 	o->signed_msg = NULL;
 }
 
+/* A sender that is not a partner may only answer a proposal this node authored and that a
+ * partner forwarded to it (the answer comes back through that partner). */
+static bool exchange_stranger_ok(struct net *n, const struct message_opened *o)
+{
+	struct store_msg root;
+	bool ok;
+
+	if (!o->meta.has_thread)
+		return false;
+	memset(&root, 0, sizeof(root));
+	if (store_msg_get_by_id(n->store, n->self->pk, o->meta.thread, &root) != 0)
+		return false;
+	ok = root.dir == STORE_MSG_OUT && root.kind == MESSAGE_KIND_PROPOSAL;
+	store_msg_release(&root);
+	return ok;
+}
+
+/* Checks what the body says beyond its header: forwarded originals (both signatures, consent,
+ * hop limit). Returns a refusal reason or NULL. */
+static const char *exchange_body_check(const struct message_opened *o)
+{
+	struct body_facts f;
+	int r = body_facts_read(o->body, o->body_len, &o->meta, &f);
+
+	if (r == ERR_DENIED)
+		return "forward_without_consent";
+	if (r == ERR_CRYPTO)
+		return "bad_original_signature";
+	return r != 0 ? "malformed_body" : NULL;
+}
+
+static void exchange_submit_receive(struct net *n, struct link *l, struct receive_job *rj,
+				    const uint8_t key[32])
+{
+	rj->net = n;
+	memcpy(rj->link_peer, l->peer_pk, 32);
+	memcpy(rj->pending_key, key, 32);
+	memcpy(n->ex->pending[n->ex->n_pending++], key, 32);
+	rj->job.run = receive_run;
+	rj->job.after = receive_after;
+	rj->job.done = receive_done;
+	commit_submit(n->commit, &rj->job);
+}
+
+static int relay_entry(struct receive_job *rj)
+{
+	struct log_entry e;
+
+	memset(&e, 0, sizeof(e));
+	e.type = LOG_ENTRY_RECEIVED;
+	e.time_ms = (uint64_t)rj->m.stored_ms;
+	memcpy(e.peer, rj->link_peer, 32);
+	e.has_message = true;
+	memcpy(e.envelope_hash, rj->m.hash, 32);
+	memcpy(e.message_id, rj->m.id, 16);
+	memcpy(e.author, rj->m.author, 32);
+	return log_entry_encode(&e, &rj->entry, &rj->entry_len);
+}
+
+/* A sealed message for someone else: relayed only from a partner this node forwarded a
+ * proposal to, back to that proposal's author. Committed, receipted and queued like any. */
+static void exchange_relay(struct net *n, struct link *l, uint8_t *env, size_t len,
+			   const uint8_t from[32], const uint8_t to[32], const uint8_t id[16])
+{
+	struct receive_job *rj;
+	struct store_msg dup;
+	uint8_t key[32];
+
+	if (memcmp(from, l->peer_pk, 32) != 0 || !net_peer_by_pk(n, to) ||
+	    !exchange_relay_allowed(n->ex, to, from)) {
+		exchange_drop(n, l, "relay_not_allowed");
+		free(env);
+		return;
+	}
+	exchange_pending_key(from, id, key);
+	memset(&dup, 0, sizeof(dup));
+	if (exchange_pending_has(n->ex, key) || store_msg_get_by_id(n->store, from, id, &dup) == 0) {
+		if (dup.receipt)
+			link_send_receipt(l, dup.receipt, dup.receipt_len);
+		store_msg_release(&dup);
+		free(env);
+		return;
+	}
+	if (n->ex->n_pending >= EXCHANGE_INFLIGHT_IN || !(rj = calloc(1, sizeof(*rj)))) {
+		free(env);
+		return;
+	}
+	crypto_hash_sha256(rj->m.hash, env, len);
+	memcpy(rj->m.id, id, 16);
+	memcpy(rj->m.author, from, 32);
+	memcpy(rj->m.recipient, to, 32);
+	memcpy(rj->m.peer, to, 32);
+	rj->m.dir = STORE_MSG_RELAY;
+	rj->m.state = STORE_MSG_QUEUED;
+	rj->m.stored_ms = (int64_t)net_wall_ms();
+	rj->m.envelope = env;
+	rj->m.envelope_len = len;
+	memcpy(rj->link_peer, l->peer_pk, 32);
+	if (relay_entry(rj) != 0) {
+		free(env);
+		free(rj);
+		return;
+	}
+	exchange_submit_receive(n, l, rj, key);
+}
+
 void exchange_on_envelope(struct net *n, struct link *l, uint8_t *env, size_t len)
 {
 	struct message_opened o;
 	struct receive_job *rj = NULL;
-	uint8_t from[32], to[32], key[32];
-	struct peer *from_peer;
+	uint8_t from[32], to[32], id[16], key[32];
+	const uint8_t *box;
+	const char *why;
 	int r;
 
 	memset(&o, 0, sizeof(o));
-	if (message_envelope_peek(env, len, from, to, NULL, NULL) != 0) {
+	if (message_envelope_peek(env, len, from, to, id, NULL) != 0) {
 		exchange_drop(n, l, "bad_envelope");
 		goto out;
 	}
 	if (memcmp(to, n->self->pk, 32) != 0) {
-		exchange_drop(n, l, "not_for_us");
+		exchange_relay(n, l, env, len, from, to, id);
+		return;
+	}
+	if (exchange_key_for(n, from, &box) != 0) {
+		exchange_drop(n, l, "bad_author_key");
 		goto out;
 	}
-	if (!(from_peer = net_peer_by_pk(n, from)) || exchange_box_key(n, from_peer) != 0) {
-		exchange_drop(n, l, "unknown_author");
-		goto out;
-	}
-	if ((r = message_open(n->self, from_peer->box_key, env, len, &o)) != 0) {
+	if ((r = message_open(n->self, box, env, len, &o)) != 0) {
 		exchange_drop(n, l, r == ERR_DENIED ? "wrong_recipient" : r == ERR_CRYPTO ? "bad_signature" : "malformed");
+		goto out;
+	}
+	if (!net_peer_by_pk(n, from) && !exchange_stranger_ok(n, &o)) {
+		exchange_drop(n, l, "unknown_author");
 		goto out;
 	}
 	if (o.meta.expires_ms && o.meta.expires_ms <= net_wall_ms()) {
 		exchange_drop(n, l, "expired");
+		goto out;
+	}
+	if ((why = exchange_body_check(&o)) != NULL) {
+		exchange_drop(n, l, why);
 		goto out;
 	}
 	exchange_pending_key(o.meta.author, o.meta.id, key);
@@ -605,9 +822,7 @@ void exchange_on_envelope(struct net *n, struct link *l, uint8_t *env, size_t le
 		goto out;
 	if (n->ex->n_pending >= EXCHANGE_INFLIGHT_IN || !(rj = calloc(1, sizeof(*rj))))
 		goto out; /* overloaded: no receipt, so the sender will resend */
-	rj->net = n;
 	memcpy(rj->link_peer, l->peer_pk, 32);
-	memcpy(rj->pending_key, key, 32);
 	receive_fill(rj, &o, env, len);
 	env = NULL;
 	if (receive_entry(n, rj, &o) != 0) {
@@ -616,14 +831,57 @@ void exchange_on_envelope(struct net *n, struct link *l, uint8_t *env, size_t le
 		free(rj);
 		goto out;
 	}
-	memcpy(n->ex->pending[n->ex->n_pending++], key, 32);
-	rj->job.run = receive_run;
-	rj->job.after = receive_after;
-	rj->job.done = receive_done;
-	commit_submit(n->commit, &rj->job);
+	exchange_submit_receive(n, l, rj, key);
 out:
 	message_opened_free(&o);
 	free(env);
+}
+
+/* ------------------------------------------------------------------ trust changes */
+
+struct trust_job {
+	struct commit_job job;
+	uint8_t *entry;
+	size_t len;
+};
+
+static int trust_run(struct store *w, struct commit_job *job)
+{
+	struct trust_job *t = (struct trust_job *)job;
+	uint64_t index;
+
+	return store_log_append(w, t->entry, t->len, &index);
+}
+
+static void trust_done(struct commit_job *job)
+{
+	struct trust_job *t = (struct trust_job *)job;
+
+	if (job->err)
+		log_error("log_append_failed", "error=\"%s\"", err_str(job->err));
+	free(t->entry);
+	free(t);
+}
+
+void net_log_trust(struct net *n, int type, const uint8_t peer[32], const char *note)
+{
+	struct trust_job *t;
+	struct log_entry e;
+
+	if (!n->commit || !(t = calloc(1, sizeof(*t))))
+		return;
+	memset(&e, 0, sizeof(e));
+	e.type = (enum log_entry_type)type;
+	e.time_ms = net_wall_ms();
+	memcpy(e.peer, peer, 32);
+	snprintf(e.note, sizeof(e.note), "%s", note ? note : "");
+	if (log_entry_encode(&e, &t->entry, &t->len) != 0) {
+		free(t);
+		return;
+	}
+	t->job.run = trust_run;
+	t->job.done = trust_done;
+	commit_submit(n->commit, &t->job);
 }
 
 /* ------------------------------------------------------------------ receipts */

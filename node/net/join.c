@@ -4,6 +4,7 @@
 #include "net/net_internal.h"
 #include "store/store.h"
 #include "wire/invite.h"
+#include "wire/log_entry.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,6 +89,7 @@ void join_link_done(struct net *n, struct link *l)
 		return;
 	}
 	log_info("joined", "name=%s addr=%s", p.name, p.address);
+	net_log_trust(n, LOG_ENTRY_PARTNER_ADDED, p.id, p.name);
 	join_finish(j, 0, NULL, &p);
 }
 

@@ -5,6 +5,7 @@
 #include "net/net_internal.h"
 #include "store/store.h"
 #include "wire/handshake.h"
+#include "wire/log_entry.h"
 
 #include <sodium.h>
 #include <stdio.h>
@@ -228,6 +229,7 @@ static struct peer *link_redeem_invite(struct link *l)
 		return NULL;
 	}
 	log_info("invite_redeemed", "addr=%s name=%s", l->addr, stored.name);
+	net_log_trust(n, LOG_ENTRY_INVITE_USED, stored.id, stored.name);
 	return net_peer_add(n, &stored);
 }
 

@@ -91,7 +91,25 @@ struct net_wait;
 typedef void (*net_queued_cb)(void *arg, int err, const uint8_t hash[32]);
 int net_message_queue(struct net *n, const uint8_t to[32], const uint8_t *body, size_t len,
 		      const char *title, net_queued_cb done, void *arg, struct net_wait **wait_out);
+/* The same for a recipient that is not a partner, through the partner via (an answer to a
+ * forwarded proposal goes back through the partner that forwarded it). */
+int net_message_queue_via(struct net *n, const uint8_t to[32], const uint8_t via[32],
+			  const uint8_t *body, size_t len, const char *title, net_queued_cb done,
+			  void *arg, struct net_wait **wait_out);
 /* The caller no longer wants the result (call only before done() ran). */
 void net_wait_abandon(struct net_wait *w);
+
+/* This node forwarded a proposal authored by origin to its partner forwardee: from now on it
+ * relays messages from forwardee to origin (sealed: it cannot read them). */
+void net_relay_allow(struct net *n, const uint8_t origin[32], const uint8_t forwardee[32]);
+
+/* Called on the loop thread for every message addressed to this node once it is committed
+ * (before its receipt is sent), so the layer above can act on it (introductions). */
+struct store_msg;
+void net_set_message_hook(struct net *n, void (*fn)(void *arg, const struct store_msg *m),
+			  void *arg);
+
+/* Appends a trust-change entry (enum log_entry_type) to the log through the commit pipeline. */
+void net_log_trust(struct net *n, int type, const uint8_t peer[32], const char *note);
 
 #endif

@@ -98,6 +98,8 @@ struct net {
 	void *stopped_arg;
 	struct commit *commit;
 	struct exchange *ex;
+	void (*msg_hook)(void *arg, const struct store_msg *m);
+	void *msg_hook_arg;
 };
 
 /* net.c */

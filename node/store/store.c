@@ -39,7 +39,7 @@ static const char *const store_migrations[] = {
 	" author BLOB NOT NULL CHECK (length(author) = 32),"
 	" recipient BLOB NOT NULL CHECK (length(recipient) = 32),"
 	" peer BLOB NOT NULL CHECK (length(peer) = 32),"
-	" dir INTEGER NOT NULL CHECK (dir IN (0, 1)),"
+	" dir INTEGER NOT NULL CHECK (dir IN (0, 1, 2)),"
 	" kind INTEGER NOT NULL,"
 	" state INTEGER NOT NULL CHECK (state BETWEEN 0 AND 5),"
 	" created_ms INTEGER NOT NULL,"

@@ -71,7 +71,7 @@ static int store_msg_check(const struct store_msg *m)
 {
 	int dir = (int)m->dir, state = (int)m->state;
 
-	if (dir != STORE_MSG_OUT && dir != STORE_MSG_IN)
+	if (dir != STORE_MSG_OUT && dir != STORE_MSG_IN && dir != STORE_MSG_RELAY)
 		return ERR_INVAL;
 	if (state < STORE_MSG_QUEUED || state > STORE_MSG_RECEIVED)
 		return ERR_INVAL;
@@ -401,7 +401,7 @@ int store_msg_list(struct store *s, int dir, size_t limit,
 	sqlite3_stmt *st = NULL;
 	int rc, r;
 
-	if (dir > STORE_MSG_IN)
+	if (dir > STORE_MSG_RELAY)
 		return ERR_INVAL;
 	if (dir < 0)
 		r = store_stmt(s, STMT_MSG_LIST,
@@ -444,7 +444,7 @@ int store_msg_count(struct store *s, int dir, int state, uint64_t *out)
 	int64_t n = 0;
 	int rc, r;
 
-	if (dir > STORE_MSG_IN || state > STORE_MSG_RECEIVED)
+	if (dir > STORE_MSG_RELAY || state > STORE_MSG_RECEIVED)
 		return ERR_INVAL;
 	/* Ranges instead of "?1 < 0 OR dir = ?1", which no index could serve. */
 	if ((r = store_stmt(s, STMT_MSG_COUNT,
@@ -452,7 +452,7 @@ int store_msg_count(struct store *s, int dir, int state, uint64_t *out)
 			    " AND dir BETWEEN ?1 AND ?2", &st)) != 0)
 		return r;
 	if ((rc = sqlite3_bind_int(st, 1, dir < 0 ? STORE_MSG_OUT : dir)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int(st, 2, dir < 0 ? STORE_MSG_IN : dir)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int(st, 2, dir < 0 ? STORE_MSG_RELAY : dir)) != SQLITE_OK ||
 	    (rc = sqlite3_bind_int(st, 3, state < 0 ? STORE_MSG_QUEUED : state)) != SQLITE_OK ||
 	    (rc = sqlite3_bind_int(st, 4, state < 0 ? STORE_MSG_RECEIVED : state)) != SQLITE_OK)
 		r = store_error(s, rc, "msg_count");

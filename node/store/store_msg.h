@@ -18,7 +18,9 @@ enum {
 	STORE_LOG_PROOF_MAX = 64,    /* hashes in the longest proof (= MERKLE_MAX_PROOF) */
 };
 
-enum store_msg_dir { STORE_MSG_OUT = 0, STORE_MSG_IN = 1 };
+/* OUT: authored here; IN: addressed here; RELAY: passed on for a forwarded thread (sealed,
+ * unreadable here), queued in the outbox of its next hop. */
+enum store_msg_dir { STORE_MSG_OUT = 0, STORE_MSG_IN = 1, STORE_MSG_RELAY = 2 };
 
 /* Message states, as shown by the CLI. */
 enum store_msg_state {

@@ -139,16 +139,19 @@ static void transport_both_ways(struct noise_session *si, struct noise_session *
 	uint8_t ct[128], pt[128];
 	size_t ct_len, pt_len;
 
-	assert_int_equal(noise_session_encrypt(&si->send, a, sizeof(a), ct, sizeof(ct), &ct_len), 0);
+	assert_int_equal(noise_session_encrypt(&si->send, a, sizeof(a), ct, sizeof(ct), &ct_len),
+			 0);
 	assert_int_equal(noise_session_decrypt(&sr->recv, ct, ct_len, pt, sizeof(pt), &pt_len), 0);
 	assert_int_equal(pt_len, sizeof(a));
 	assert_memory_equal(pt, a, sizeof(a));
-	assert_int_equal(noise_session_encrypt(&sr->send, b, sizeof(b), ct, sizeof(ct), &ct_len), 0);
+	assert_int_equal(noise_session_encrypt(&sr->send, b, sizeof(b), ct, sizeof(ct), &ct_len),
+			 0);
 	assert_int_equal(noise_session_decrypt(&si->recv, ct, ct_len, pt, sizeof(pt), &pt_len), 0);
 	assert_int_equal(pt_len, sizeof(b));
 	assert_memory_equal(pt, b, sizeof(b));
 	/* a message sent by one side does not decrypt as its own incoming direction */
-	assert_int_equal(noise_session_encrypt(&si->send, a, sizeof(a), ct, sizeof(ct), &ct_len), 0);
+	assert_int_equal(noise_session_encrypt(&si->send, a, sizeof(a), ct, sizeof(ct), &ct_len),
+			 0);
 	assert_int_equal(noise_session_decrypt(&si->recv, ct, ct_len, pt, sizeof(pt), &pt_len),
 			 ERR_CRYPTO);
 }
@@ -169,8 +172,8 @@ static void test_full_handshake(void **state)
 	assert_int_equal(peer_at_rsp.timestamp_ms, NOW_MS);
 	assert_false(peer_at_rsp.has_invite);
 
-	assert_int_equal(handshake_complete(&f->ihs, f->rsp.pk, f->m2, f->m2_len, &peer_at_ini, &si),
-			 0);
+	assert_int_equal(handshake_complete(&f->ihs, f->rsp.pk, f->m2, f->m2_len, &peer_at_ini,
+					    &si), 0);
 	hs_wiped(&f->ihs);
 	assert_memory_equal(peer_at_ini.identity, f->rsp.pk, 32);
 	assert_string_equal(peer_at_ini.name, "Globex");
@@ -447,27 +450,26 @@ static void test_invalid_peer_key(void **state)
 	assert_int_equal(len, SENTINEL);
 }
 
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_full_handshake, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_invite_proof_carried, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_unknown_key_denied_silently, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_admit_code_passed_through, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_identity_not_bound_to_static_key, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_identity_not_a_curve_point, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_timestamp_skew, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_replay_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_earlier_timestamp_after_later_accepted, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_tampered_initiation, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_initiation_for_another_responder, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_initiator_refuses_wrong_responder_identity, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_initiator_refuses_tampered_response, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_version_mismatch, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_invalid_peer_key, setup, teardown),
+		T(test_full_handshake),
+		T(test_invite_proof_carried),
+		T(test_unknown_key_denied_silently),
+		T(test_admit_code_passed_through),
+		T(test_identity_not_bound_to_static_key),
+		T(test_identity_not_a_curve_point),
+		T(test_timestamp_skew),
+		T(test_replay_refused),
+		T(test_earlier_timestamp_after_later_accepted),
+		T(test_tampered_initiation),
+		T(test_initiation_for_another_responder),
+		T(test_initiator_refuses_wrong_responder_identity),
+		T(test_initiator_refuses_tampered_response),
+		T(test_version_mismatch),
+		T(test_invalid_peer_key),
 	};
 
 	if (sodium_init() < 0)

@@ -26,7 +26,7 @@ static void hello_full(struct hello *h)
 	randombytes_buf(h->identity, sizeof(h->identity));
 	snprintf(h->name, sizeof(h->name), "%s", "Acme Logistik \xc3\x96sterreich");
 	for (size_t i = 0; i < LIMIT_HELLO_LISTEN_MAX; i++)
-		snprintf(h->listen[i], sizeof(h->listen[i]), "node%zu.acme.example:%zu", i, 7400 + i);
+		snprintf(h->listen[i], sizeof(h->listen[i]), "n%zu.acme.example:%zu", i, 7400 + i);
 	h->n_listen = LIMIT_HELLO_LISTEN_MAX;
 	h->timestamp_ms = UINT64_C(1700000000123);
 	h->has_invite = true;

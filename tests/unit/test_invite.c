@@ -124,8 +124,8 @@ static void test_every_single_change(void **state)
 			if (invite_code_parse(m, &back) != 0)
 				continue;
 			if (tolower((unsigned char)ch) != (unsigned char)orig)
-				fail_msg("changing position %zu from '%c' to 0x%02x was accepted", i,
-					 orig, v);
+				fail_msg("changing position %zu from '%c' to 0x%02x was accepted",
+					 i, orig, v);
 			code_equal(&c, &back);
 			accepted_case++;
 		}
@@ -350,11 +350,15 @@ static void test_proof_wrong_inputs(void **state)
 				 ERR_CRYPTO);
 	}
 	/* another node's keys: the joiner and inviter swapped, or a third party */
-	assert_int_equal(invite_proof_verify(p.secret, p.id, p.inviter, p.joiner, p.mac), ERR_CRYPTO);
 	proof_fill(&q);
-	assert_int_equal(invite_proof_verify(p.secret, p.id, q.joiner, p.inviter, p.mac), ERR_CRYPTO);
-	assert_int_equal(invite_proof_verify(p.secret, p.id, p.joiner, q.inviter, p.mac), ERR_CRYPTO);
-	assert_int_equal(invite_proof_verify(q.secret, p.id, p.joiner, p.inviter, p.mac), ERR_CRYPTO);
+	assert_int_equal(invite_proof_verify(p.secret, p.id, p.inviter, p.joiner, p.mac),
+			 ERR_CRYPTO);
+	assert_int_equal(invite_proof_verify(p.secret, p.id, q.joiner, p.inviter, p.mac),
+			 ERR_CRYPTO);
+	assert_int_equal(invite_proof_verify(p.secret, p.id, p.joiner, q.inviter, p.mac),
+			 ERR_CRYPTO);
+	assert_int_equal(invite_proof_verify(q.secret, p.id, p.joiner, p.inviter, p.mac),
+			 ERR_CRYPTO);
 }
 
 static void test_wipe(void **state)

@@ -4,7 +4,7 @@
  *
  * main.c holds the global options, the list of command tables, the parsing of a command
  * line against a table entry, dispatch and the help texts. The commands live in one file
- * per group (cmd_node.c, cmd_partner.c, cmd_msg.c). */
+ * per group (cmd_node.c, cmd_partner.c, cmd_msg.c, cmd_refer.c). */
 #include "cli.h"
 
 #include "lib/err.h"
@@ -19,6 +19,7 @@ static const struct cli_cmd *const cmd_tables[] = {
 	cmd_node_cmds,
 	cmd_partner_cmds,
 	cmd_msg_cmds,
+	cmd_refer_cmds,
 };
 #define CMD_TABLES (sizeof cmd_tables / sizeof cmd_tables[0])
 
