@@ -144,6 +144,7 @@ static void ctl_cmd_invite(struct ctl_client *c, const Coex__InviteRequest *req)
 	}
 	randombytes_buf(inv.invite_id, sizeof(inv.invite_id));
 	randombytes_buf(inv.secret, sizeof(inv.secret));
+	store_invite_prune(c->ctl->deps.store, (int64_t)now, NULL); /* old, unused codes go */
 	inv.created_ms = (int64_t)now;
 	inv.expires_ms = (int64_t)(now + ttl * 1000);
 	memcpy(code.inviter, c->ctl->deps.self->pk, 32);

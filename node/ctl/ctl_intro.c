@@ -92,6 +92,8 @@ static int intro_scan_one(void *arg, const struct store_msg *m)
 
 	if (intro_read(m, &meta, &f, note, sizeof(note)) != 0)
 		return 0;
+	if (m->kind == MESSAGE_KIND_REFERRAL && !f.has_card)
+		return 0; /* a contact referral, not an introduction */
 	if (m->kind == MESSAGE_KIND_REFERRAL) {
 		if (!st->note[0])
 			snprintf(st->note, sizeof(st->note), "%s", note);
@@ -366,7 +368,7 @@ static void intro_row_fill(struct ctl *c, const uint8_t intro[16], const struct 
 			   struct intro_row *row)
 {
 	Coex__IntroductionInfo *i = &row->info;
-	const uint8_t *other = st->introducer ? st->sent_to[1] : st->other.id;
+	const uint8_t *other = st->other.id;
 
 	coex__introduction_info__init(i);
 	sodium_bin2hex(row->id, sizeof(row->id), intro, 16);
@@ -380,7 +382,10 @@ static void intro_row_fill(struct ctl *c, const uint8_t intro[16], const struct 
 		ctl_peer_label(c, st->introducer_pk, row->introducer, sizeof(row->introducer));
 		snprintf(row->other, sizeof(row->other), "%s", st->other.name);
 	}
-	identity_id_format(other, row->other_id);
+	if (st->introducer)
+		row->other_id[0] = '\0'; /* two subjects: their names say it */
+	else
+		identity_id_format(other, row->other_id);
 	snprintf(row->note, sizeof(row->note), "%s", st->note);
 	i->id = row->id;
 	i->role = st->introducer ? "introducer" : "subject";

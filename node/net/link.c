@@ -160,7 +160,9 @@ static const char *link_drop_reason(int err)
 	case ERR_REPLAY: return "replay";
 	case ERR_USED: return "invite_used";
 	case ERR_DENIED: return "unknown_key";
-	default: return err_str(err);
+	case ERR_NOTFOUND: return "unknown_invite";
+	case ERR_STATE: return "invite_expired";
+	default: return "error";
 	}
 }
 

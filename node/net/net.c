@@ -108,11 +108,11 @@ int net_admit_hello(void *arg, const struct hello *h)
 	if (!h->has_invite)
 		return ERR_DENIED;
 	if ((r = store_invite_get(n->store, h->invite_id, &inv)) != 0)
-		return ERR_DENIED;
+		return ERR_NOTFOUND;
 	if (inv.used_ms != 0)
 		r = ERR_USED;
 	else if ((uint64_t)inv.expires_ms <= net_wall_ms())
-		r = ERR_EXPIRED;
+		r = ERR_STATE; /* expired invite: distinct from a skewed clock (ERR_EXPIRED) */
 	else if (invite_proof_verify(inv.secret, h->invite_id, h->identity, n->self->pk,
 				     h->invite_mac) != 0)
 		r = ERR_DENIED;

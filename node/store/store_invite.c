@@ -114,7 +114,8 @@ static int store_invite_mark_used(struct store *s, const uint8_t *invite_id, int
 	int rc, r;
 
 	if ((r = store_stmt(s, STMT_INVITE_MARK_USED,
-			    "UPDATE invites SET used_ms = ?2, used_by = ?3"
+			    /* the secret is no longer needed once used: wiped */
+			    "UPDATE invites SET used_ms = ?2, used_by = ?3, secret = zeroblob(32)"
 			    " WHERE invite_id = ?1 AND used_ms IS NULL", &st)) != 0)
 		return r;
 	if ((rc = sqlite3_bind_blob(st, 1, invite_id, STORE_INVITE_ID_LEN, SQLITE_STATIC)) !=

@@ -1,22 +1,16 @@
 #include "wire/hello.h"
 #include "lib/err.h"
+#include "lib/utf8.h"
 
 #include "coex.pb-c.h"
 
 #include <string.h>
 
-/* Names are shown to operators: accept printable ASCII and UTF-8 continuation bytes,
- * refuse control characters (terminal escapes, newlines in logs). */
+/* Names are shown to operators: well-formed UTF-8 without control characters (terminal
+ * escapes, newlines in logs). */
 static int hello_text_ok(const char *s, size_t len, size_t max)
 {
-	if (len == 0 || len > max)
-		return 0;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c < 0x20 || c == 0x7f)
-			return 0;
-	}
-	return 1;
+	return len > 0 && len <= max && utf8_text_ok(s, len);
 }
 
 int hello_encode(const struct hello *h, uint8_t *out, size_t out_cap, size_t *out_len)
@@ -91,6 +85,12 @@ int hello_decode(const uint8_t *in, size_t len, struct hello *out)
 
 	if (!m)
 		return ERR_PROTO;
+	/* protobuf-c cuts strings at a NUL; packing again shows the bytes that were lost (the
+	 * runtime keeps unknown fields, so a newer peer's extra fields still add up). */
+	if (coex__hello__get_packed_size(m) != len) {
+		coex__hello__free_unpacked(m, NULL);
+		return ERR_PROTO;
+	}
 	memset(&h, 0, sizeof(h));
 	r = hello_copy(m, &h);
 	coex__hello__free_unpacked(m, NULL);

@@ -173,7 +173,7 @@ static void test_insert_errors(void **state)
 	assert_int_equal(store_msg_insert(f->s, &x), 0);
 
 	x = msg(3, STORE_MSG_OUT, 1000);
-	x.dir = (enum store_msg_dir)2;
+	x.dir = (enum store_msg_dir)3;
 	assert_int_equal(store_msg_insert(f->s, &x), ERR_INVAL);
 	x = msg(3, STORE_MSG_OUT, 1000);
 	x.state = (enum store_msg_state)6;
@@ -365,7 +365,7 @@ static void test_list(void **state)
 	assert_int_equal(store_msg_list(f->s, -1, 1, on_msg, &sn), 0);
 	assert_int_equal(sn.first[0][0], all[0]);
 
-	assert_int_equal(store_msg_list(f->s, 2, 0, on_msg, &sn), ERR_INVAL);
+	assert_int_equal(store_msg_list(f->s, 3, 0, on_msg, &sn), ERR_INVAL);
 }
 
 struct thread_seen {
@@ -485,7 +485,7 @@ static void test_count(void **state)
 	assert_int_equal(store_msg_count(f->s, STORE_MSG_OUT, STORE_MSG_ANSWERED, &n), 0);
 	assert_int_equal(n, 0);
 	n = 99;
-	assert_int_equal(store_msg_count(f->s, 2, -1, &n), ERR_INVAL);
+	assert_int_equal(store_msg_count(f->s, 3, -1, &n), ERR_INVAL);
 	assert_int_equal(store_msg_count(f->s, -1, 6, &n), ERR_INVAL);
 	assert_int_equal(n, 99);
 }
