@@ -84,7 +84,7 @@ static const struct {
 };
 
 enum config_section { SEC_NONE, SEC_NODE, SEC_LIMITS, SEC_PARTNER };
-enum { NODE_KEYS = 4, PARTNER_KEYS = 2 };
+enum { NODE_KEYS = 5, PARTNER_KEYS = 2 };
 
 struct config_parser {
 	const char *path;
@@ -321,6 +321,23 @@ static int config_set_log_level(struct config_parser *p, const char *v, char *wh
 	return 0;
 }
 
+static int config_set_metrics_listen(struct config_parser *p, const char *v, char *why,
+				     size_t n)
+{
+	char host[CONFIG_HOST_MAX + 1];
+	uint16_t port;
+	uint8_t addr[16];
+	int r = config_address_check(v, host, sizeof(host), &port, why, n, 0);
+
+	if (r == 0 && inet_pton(AF_INET, host, addr) != 1 && inet_pton(AF_INET6, host, addr) != 1) {
+		snprintf(why, n, "must be an IP address and port, such as 127.0.0.1:9400");
+		return ERR_INVAL;
+	}
+	if (r == 0)
+		snprintf(p->cfg.metrics_listen, sizeof(p->cfg.metrics_listen), "%s", v);
+	return r;
+}
+
 static int config_set_data(struct config_parser *p, const char *v, char *why, size_t n)
 {
 	size_t len = strlen(v);
@@ -373,6 +390,7 @@ static const struct config_key node_keys[NODE_KEYS] = {
 	{"listen", config_set_listen},
 	{"log_level", config_set_log_level},
 	{"data", config_set_data},
+	{"metrics_listen", config_set_metrics_listen},
 };
 static const struct config_key partner_keys[PARTNER_KEYS] = {
 	{"id", config_set_partner_id},
@@ -719,6 +737,8 @@ static int config_write_body(FILE *f, const char *name, const char *listen)
 		   "listen = %s\n"
 		   "# Log level: debug, info, warn or error.\n"
 		   "# log_level = info\n"
+		   "# Serve Prometheus metrics over HTTP (keep it on loopback), e.g.:\n"
+		   "# metrics_listen = 127.0.0.1:9400\n"
 		   "\n[limits]\n"
 		   "# Every limit has a default; uncomment a line to change it.\n",
 		CONFIG_NAME_MAX, name, listen);

@@ -1,6 +1,6 @@
 /* The node's configuration file, DATA/coex.conf (INI, read with inih).
  *
- *     [node]            name (required), listen, log_level, data
+ *     [node]            name (required), listen, log_level, data, metrics_listen
  *     [limits]          every key optional; defaults below, ranges and meanings in config.c
  *     [partner NAME]    id (required), address; repeatable, one section per partner
  *
@@ -76,6 +76,7 @@ struct config {
 	uint16_t listen_port;
 	enum log_level log_level;
 	char data[CONFIG_PATH_MAX + 1];         /* absolute path, or "" when not given */
+	char metrics_listen[CONFIG_ADDRESS_MAX + 1]; /* HTTP metrics endpoint, "" when off */
 	struct config_limits limits;
 	struct config_partner *partners;        /* owned; release with config_free */
 	size_t n_partners;

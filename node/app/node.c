@@ -191,6 +191,7 @@ static int node_start_ctl(struct node *nd)
 		.net = nd->net, .store = nd->store, .self = &nd->self, .name = nd->cfg.name,
 		.started_ms = node_wall_ms(), .invite_ttl_s = nd->cfg.limits.invite_ttl_s,
 		.max_clients = nd->cfg.limits.control_clients,
+		.commit = nd->commit, .metrics_listen = nd->cfg.metrics_listen,
 	};
 	char path[PATH_MAX + 16];
 	int r;

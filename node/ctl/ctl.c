@@ -249,6 +249,9 @@ int ctl_new(uv_loop_t *loop, const char *path, const struct ctl_deps *deps, stru
 		r = chmod(path, 0600) == 0 ? 0 : -errno;
 	if (r == 0)
 		r = uv_listen((uv_stream_t *)&c->server, 64, ctl_on_connection);
+	if (r == 0 && deps->metrics_listen && deps->metrics_listen[0] &&
+	    (r = ctl_metrics_listen(c, deps->metrics_listen)) != 0)
+		log_error("metrics_listen_failed", "address=%s error=\"%s\"", deps->metrics_listen, err_str(r));
 	return r;
 }
 
@@ -269,6 +272,8 @@ void ctl_stop(struct ctl *c, void (*done)(void *arg), void *arg)
 		ctl_client_close(cl);
 	}
 	uv_close((uv_handle_t *)&c->server, ctl_on_server_close);
+	if (c->metrics_on)
+		uv_close((uv_handle_t *)&c->metrics, ctl_on_server_close);
 	unlink(c->path);
 }
 

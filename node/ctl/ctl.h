@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+struct commit;
 struct identity;
 struct net;
 struct store;
@@ -21,6 +22,8 @@ struct ctl_deps {
 	uint64_t started_ms;
 	uint32_t invite_ttl_s;        /* default invite lifetime */
 	uint32_t max_clients;
+	struct commit *commit;
+	const char *metrics_listen;   /* "host:port" for an HTTP /metrics endpoint, or NULL */
 };
 
 /* Listens on path (an existing stale socket file is replaced). Returns 0 or a negative code. */

@@ -387,6 +387,9 @@ void ctl_cmd_dispatch(struct ctl_client *c, const Coex__CtlRequest *req)
 	case COEX__CTL_REQUEST__CMD_INTRODUCTIONS:
 		ctl_cmd_introductions(c);
 		break;
+	case COEX__CTL_REQUEST__CMD_METRICS:
+		ctl_cmd_metrics(c);
+		break;
 	default:
 		ctl_client_error(c, ERR_PROTO, "unknown control command");
 	}

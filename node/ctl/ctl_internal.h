@@ -35,6 +35,8 @@ struct ctl {
 	struct ctl_client *clients;
 	size_t n_clients;
 	int open_handles;
+	uv_tcp_t metrics;             /* optional HTTP endpoint */
+	bool metrics_on;
 	bool stopping;
 	void (*stopped)(void *arg);
 	void *stopped_arg;
@@ -74,6 +76,11 @@ void ctl_body_init(struct ctl_body *b, const struct ctl *c, const uint8_t recipi
 /* Queues body to `to` through `via` (a partner; to itself if direct) and replies when durable. */
 void ctl_queue_body_via(struct ctl_client *c, const uint8_t to[32], const uint8_t via[32],
 			Coex__Body *body, const char *title);
+
+/* ctl_metrics.c */
+void ctl_cmd_metrics(struct ctl_client *c);
+/* Serves the metrics over HTTP on address (loopback advised). Returns 0 or an error. */
+int ctl_metrics_listen(struct ctl *c, const char *address);
 
 /* ctl_msg.c */
 void ctl_cmd_propose(struct ctl_client *c, const Coex__ProposeRequest *req);

@@ -379,6 +379,8 @@ static void queue_done(struct commit_job *job)
 	struct net *n = q->net;
 	struct peer *p;
 
+	if (job->err == 0)
+		n->metrics.messages_queued++;
 	if (q->wait->done)
 		q->wait->done(q->wait->arg, job->err, q->m.hash);
 	if (job->err == 0 && (p = net_peer_by_pk(n, q->peer)) && p->xp)
@@ -587,6 +589,10 @@ static void receive_done(struct commit_job *job)
 		link_send_receipt(p->link, rj->receipt, rj->receipt_len);
 	else if (job->err != 0)
 		log_warn("receive_failed", "error=\"%s\"", err_str(job->err));
+	if (job->err == 0 && rj->m.dir == STORE_MSG_RELAY)
+		n->metrics.messages_relayed++;
+	else if (job->err == 0)
+		n->metrics.messages_received++;
 	if (job->err == 0 && rj->m.dir == STORE_MSG_IN && n->msg_hook)
 		n->msg_hook(n->msg_hook_arg, &rj->m);
 	if (job->err == 0 && rj->m.dir == STORE_MSG_RELAY && (p = net_peer_by_pk(n, rj->m.peer))) {
@@ -606,6 +612,7 @@ static void exchange_drop(struct net *n, struct link *l, const char *reason)
 	uint32_t suppressed = 0;
 	char sid[IDENTITY_FPR_LEN + 1];
 
+	net_reason_count(n->metrics.message_refusals, reason);
 	if (!log_ratelimit_allow(&n->ex->rl, uv_now(n->loop), &suppressed))
 		return;
 	link_short_id(l->peer_pk, sid);
@@ -928,6 +935,8 @@ static void receipt_done(struct commit_job *job)
 	struct peer *p = net_peer_by_pk(n, rj->peer);
 	struct exchange_peer *xp = p ? p->xp : NULL;
 
+	if (job->err == 0)
+		n->metrics.receipts_received++;
 	if (xp) {
 		/* Slide the window past every receipted entry at its head. */
 		for (size_t i = 0; i < xp->count; i++) {

@@ -88,10 +88,28 @@ void net_hello_fill(struct net *n, struct hello *h)
 	h->timestamp_ms = net_wall_ms();
 }
 
+void net_reason_count(struct net_reason_count *t, const char *reason)
+{
+	for (size_t i = 0; i < NET_REASONS_MAX; i++) {
+		if (!t[i].reason)
+			t[i].reason = reason;
+		if (strcmp(t[i].reason, reason) == 0) {
+			t[i].count++;
+			return;
+		}
+	}
+}
+
+const struct net_metrics *net_metrics(const struct net *n)
+{
+	return &n->metrics;
+}
+
 void net_log_drop(struct net *n, const struct link *l, const char *reason)
 {
 	uint32_t suppressed = 0;
 
+	net_reason_count(n->metrics.handshake_drops, reason);
 	if (log_ratelimit_allow(&n->drop_rl, uv_now(n->loop), &suppressed))
 		log_info("handshake_dropped", "addr=%s reason=%s suppressed=%u", l->addr, reason,
 			 suppressed);
@@ -173,6 +191,7 @@ void net_link_established(struct net *n, struct link *l)
 	p->next_dial_ms = 0;
 	p->since_wall_ms = net_wall_ms();
 	exchange_peer_up(n, p);
+	n->metrics.handshakes_completed++;
 	link_short_id(p->pk, sid);
 	log_info("link_up", "peer=%s name=%s addr=%s role=%s", sid, p->name, l->addr,
 		 l->initiator ? "initiator" : "responder");

@@ -109,6 +109,22 @@ struct store_msg;
 void net_set_message_hook(struct net *n, void (*fn)(void *arg, const struct store_msg *m),
 			  void *arg);
 
+/* Counters for `coex metrics`, owned by the net layer. Reasons are static strings. */
+enum { NET_REASONS_MAX = 32 };
+struct net_reason_count {
+	const char *reason;
+	uint64_t count;
+};
+struct net_metrics {
+	struct net_reason_count handshake_drops[NET_REASONS_MAX];
+	struct net_reason_count message_refusals[NET_REASONS_MAX];
+	uint64_t messages_queued, messages_received, messages_relayed, receipts_received;
+	uint64_t handshakes_completed;
+};
+const struct net_metrics *net_metrics(const struct net *n);
+/* Counts one occurrence of reason in table t (up to NET_REASONS_MAX distinct reasons). */
+void net_reason_count(struct net_reason_count *t, const char *reason);
+
 /* Appends a trust-change entry (enum log_entry_type) to the log through the commit pipeline. */
 void net_log_trust(struct net *n, int type, const uint8_t peer[32], const char *note);
 

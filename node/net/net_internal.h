@@ -98,6 +98,7 @@ struct net {
 	void *stopped_arg;
 	struct commit *commit;
 	struct exchange *ex;
+	struct net_metrics metrics;
 	void (*msg_hook)(void *arg, const struct store_msg *m);
 	void *msg_hook_arg;
 };

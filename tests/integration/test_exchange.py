@@ -66,6 +66,10 @@ def test_negotiation_to_agreement(w):
         check(th[-1]["body"]["decision"] == "accept", "ends in accept: %r" % th[-1]["body"])
         out = node.cli("thread", pid)
         check("agreement" in out, "%s thread shows the agreement:\n%s" % (node.name, out))
+    m = acme.cli("metrics")
+    check("coex_links_up 1" in m, "metrics show the link: %s" % m[:300])
+    check('coex_messages{dir="out",state="delivered"} 1' in m, "metrics count messages")
+    check("coex_receipts_received_total 2" in m, "two receipts verified at acme")
 
 
 def test_queued_while_partner_down(w):

@@ -382,6 +382,24 @@ static const struct cli_opt join_opts[] = {
 	{ 0 },
 };
 
+/* The metrics are Prometheus text: printed as they come, for people and scrapers alike. */
+static int cmd_metrics(struct cli *cli)
+{
+	Coex__MetricsRequest q = COEX__METRICS_REQUEST__INIT;
+	Coex__CtlRequest req = COEX__CTL_REQUEST__INIT;
+	Coex__CtlResponse *resp;
+	int rc;
+
+	req.cmd_case = COEX__CTL_REQUEST__CMD_METRICS;
+	req.metrics = &q;
+	if ((rc = cli_call(cli, &req, COEX__CTL_RESPONSE__RESULT_METRICS, &resp)) != CLI_EXIT_OK)
+		return rc;
+	if (fputs(resp->metrics, stdout) == EOF)
+		rc = CLI_EXIT_ERROR;
+	coex__ctl_response__free_unpacked(resp, NULL);
+	return rc;
+}
+
 const struct cli_cmd cmd_node_cmds[] = {
 	{ "init", "--name NAME [--listen HOST:PORT]",
 	  "create this node's identity and config (offline)",
@@ -413,5 +431,12 @@ const struct cli_cmd cmd_node_cmds[] = {
 	  "node as a partner. Returns once the link is up (or fails with the reason).",
 	  "coex join coex1... --name acme",
 	  join_opts, 1, 1, 0, cmd_join },
+	{ "metrics", "", "print the node's metrics (Prometheus text format)",
+	  "Prints counters and gauges: links up, messages by direction and state, outbox depth,\n"
+	  "commit batches, log size, alarms, handshakes dropped and messages refused by reason.\n"
+	  "Set [node] metrics_listen = 127.0.0.1:9400 in coex.conf to serve the same text over\n"
+	  "HTTP for a Prometheus scraper.",
+	  "coex metrics\ncoex metrics | grep coex_links_up",
+	  NULL, 0, 0, 0, cmd_metrics },
 	{ 0 },
 };
