@@ -7,6 +7,7 @@
 #include "net/addr.h"
 #include "net/net.h"
 #include "store/store.h"
+#include "store/store_msg.h"
 #include "wire/invite.h"
 #include "wire/log_entry.h"
 
@@ -49,6 +50,76 @@ static void ctl_cmd_id(struct ctl_client *c)
 	ctl_client_reply(c, &resp);
 }
 
+/* Alarms for status: each with its own strings and heads. */
+struct ctl_alarm {
+	Coex__Alarm a;
+	Coex__SignedTreeHead seen, offered;
+	struct store_alarm src;
+	char partner[65], partner_id[IDENTITY_ID_LEN + 1];
+};
+
+struct ctl_alarms {
+	struct ctl *ctl;
+	struct ctl_alarm **items;
+	Coex__Alarm **ptrs;
+	size_t n;
+};
+
+static void ctl_head_pb(struct store_head *h, Coex__SignedTreeHead *out)
+{
+	coex__signed_tree_head__init(out);
+	out->size = h->size;
+	out->root.data = h->root;
+	out->root.len = 32;
+	out->time_ms = h->time_ms;
+	out->signature.data = h->signature;
+	out->signature.len = 64;
+}
+
+static int ctl_alarm_add(void *arg, const struct store_alarm *src)
+{
+	struct ctl_alarms *al = arg;
+	struct ctl_alarm *x = calloc(1, sizeof(*x)), **v;
+	Coex__Alarm **pv;
+	struct store_partner p;
+
+	if (!x || !(v = realloc(al->items, (al->n + 1) * sizeof(*v)))) {
+		free(x);
+		return ERR_NOMEM;
+	}
+	al->items = v;
+	if (!(pv = realloc(al->ptrs, (al->n + 1) * sizeof(*pv)))) {
+		free(x);
+		return ERR_NOMEM;
+	}
+	al->ptrs = pv;
+	x->src = *src;
+	identity_id_format(src->peer, x->partner_id);
+	if (store_partner_get(al->ctl->deps.store, src->peer, &p) == 0)
+		snprintf(x->partner, sizeof(x->partner), "%s", p.name);
+	coex__alarm__init(&x->a);
+	x->a.partner = x->partner;
+	x->a.partner_id = x->partner_id;
+	x->a.detected_ms = (uint64_t)src->detected_ms;
+	x->a.reason = x->src.reason;
+	ctl_head_pb(&x->src.seen, &x->seen);
+	ctl_head_pb(&x->src.offered, &x->offered);
+	x->a.seen = &x->seen;
+	x->a.offered = &x->offered;
+	al->items[al->n] = x;
+	al->ptrs[al->n] = &x->a;
+	al->n++;
+	return 0;
+}
+
+static void ctl_alarms_free(struct ctl_alarms *al)
+{
+	for (size_t i = 0; i < al->n; i++)
+		free(al->items[i]);
+	free(al->items);
+	free(al->ptrs);
+}
+
 static void ctl_cmd_status(struct ctl_client *c)
 {
 	Coex__CtlResponse resp = COEX__CTL_RESPONSE__INIT;
@@ -57,6 +128,7 @@ static void ctl_cmd_status(struct ctl_client *c)
 	Coex__LinkInfo *li = NULL, **lp = NULL;
 	char id[IDENTITY_ID_LEN + 1], (*ids)[IDENTITY_ID_LEN + 1] = NULL;
 	char *listen = (char *)net_listen_address(c->ctl->deps.net);
+	struct ctl_alarms al = {.ctl = c->ctl};
 	size_t n = 0;
 	int r;
 
@@ -86,9 +158,13 @@ static void ctl_cmd_status(struct ctl_client *c)
 	res.started_ms = c->ctl->deps.started_ms;
 	res.links = lp;
 	res.n_links = n;
+	store_alarm_list(c->ctl->deps.store, ctl_alarm_add, &al);
+	res.alarms = al.ptrs;
+	res.n_alarms = al.n;
 	resp.result_case = COEX__CTL_RESPONSE__RESULT_STATUS;
 	resp.status = &res;
 	ctl_client_reply(c, &resp);
+	ctl_alarms_free(&al);
 out:
 	free(links);
 	free(li);

@@ -81,6 +81,21 @@ static void metrics_messages(struct mbuf *b, struct store *s)
 		}
 }
 
+static int metrics_count_one(void *arg, const struct store_alarm *a)
+{
+	(void)a;
+	(*(uint64_t *)arg)++;
+	return 0;
+}
+
+static uint64_t metrics_alarm_count(struct store *s)
+{
+	uint64_t n = 0;
+
+	store_alarm_list(s, metrics_count_one, &n);
+	return n;
+}
+
 /* The whole exposition; *out is malloc'd (caller frees). */
 static int metrics_text(struct ctl *c, char **out)
 {
@@ -103,7 +118,8 @@ static int metrics_text(struct ctl *c, char **out)
 	metrics_gauge(&b, "coex_links_up", "Partner links that are up.", up);
 	metrics_gauge(&b, "coex_outbox_depth", "Messages waiting for a receipt, all partners.", queued);
 	metrics_gauge(&b, "coex_log_entries", "Entries in the exchange log.", log_size);
-	metrics_gauge(&b, "coex_alarms", "Partners whose tree heads are inconsistent.", 0);
+	metrics_gauge(&b, "coex_alarms", "Alarms raised: partners whose tree heads are inconsistent.",
+		      metrics_alarm_count(c->deps.store));
 	metrics_counter(&b, "coex_handshakes_total", "Links confirmed since start.", m->handshakes_completed);
 	metrics_counter(&b, "coex_messages_queued_total", "Messages authored and queued since start.", m->messages_queued);
 	metrics_counter(&b, "coex_messages_received_total", "Messages received and committed since start.", m->messages_received);

@@ -19,8 +19,9 @@ struct commit {
 	struct commit_job *batch;       /* in flight */
 	bool busy, stopping;
 	int open_handles;
-	struct tree_head head;          /* written by the worker, read by the loop between batches */
+	struct tree_head head;          /* the latest head: loop thread only */
 	struct tree_head batch_head;
+	bool batch_signed;
 	struct commit_stats stats;
 	void (*stopped)(void *arg);
 	void *stopped_arg;
@@ -88,8 +89,7 @@ static int commit_run_batch(struct commit *c, struct commit_job *first, struct c
 			goto fail;
 	if ((r = store_batch_commit(c->w)) != 0)
 		goto fail;
-	if (head)
-		c->head = *head;
+	c->batch_signed = head != NULL; /* published to the loop thread in commit_after_work */
 	return 0;
 fail:
 	store_batch_rollback(c->w);
@@ -129,6 +129,9 @@ static void commit_after_work(uv_work_t *w, int status)
 
 	c->batch = NULL;
 	c->busy = false;
+	if (c->batch_signed)
+		c->head = c->batch_head;
+	c->batch_signed = false;
 	for (; j; j = next, n++) {
 		next = j->next;
 		if (status != 0 && j->err == 0)

@@ -1025,6 +1025,7 @@ void exchange_on_receipt(struct net *n, struct link *l, const uint8_t *data, siz
 		receipt_release(&rc);
 		return;
 	}
+	witness_on_head(n, p, &rc.head, true); /* its signature was checked with the receipt */
 	rj->net = n;
 	memcpy(rj->peer, p->pk, 32);
 	memcpy(rj->hash, rc.envelope_hash, 32);

@@ -362,6 +362,12 @@ static void link_on_frame(struct link *l, const struct link_frame *f)
 	case LINK_FRAME_RECEIPT:
 		exchange_on_receipt(l->net, l, f->data, f->data_len);
 		break;
+	case LINK_FRAME_PROOF_REQUEST:
+		witness_on_request(l->net, l, f);
+		break;
+	case LINK_FRAME_PROOF_ANSWER:
+		witness_on_answer(l->net, l, f);
+		break;
 	case LINK_FRAME_CLOSE:
 		link_short_id(l->peer_pk, sid);
 		log_info("link_closed_by_peer", "peer=%s reason=%s detail=\"%s\"", sid,

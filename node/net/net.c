@@ -1,6 +1,7 @@
 /* The net layer's owner: partner table, link bookkeeping, admission, the one-link-per-pair
  * rule, the tick that drives timeouts, keepalive and redialling. */
 #include "lib/err.h"
+#include "net/commit.h"
 #include "net/net_internal.h"
 #include "store/store.h"
 #include "wire/invite.h"
@@ -86,6 +87,10 @@ void net_hello_fill(struct net *n, struct hello *h)
 		h->n_listen = 1;
 	}
 	h->timestamp_ms = net_wall_ms();
+	if (n->commit && commit_head(n->commit)->size > 0) {
+		h->has_head = true;
+		h->head = *commit_head(n->commit);
+	}
 }
 
 void net_reason_count(struct net_reason_count *t, const char *reason)
@@ -192,6 +197,8 @@ void net_link_established(struct net *n, struct link *l)
 	p->since_wall_ms = net_wall_ms();
 	exchange_peer_up(n, p);
 	n->metrics.handshakes_completed++;
+	if (l->peer_hello.has_head)
+		witness_on_head(n, p, &l->peer_hello.head, false);
 	link_short_id(p->pk, sid);
 	log_info("link_up", "peer=%s name=%s addr=%s role=%s", sid, p->name, l->addr,
 		 l->initiator ? "initiator" : "responder");

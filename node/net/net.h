@@ -120,6 +120,7 @@ struct net_metrics {
 	struct net_reason_count message_refusals[NET_REASONS_MAX];
 	uint64_t messages_queued, messages_received, messages_relayed, receipts_received;
 	uint64_t handshakes_completed;
+	uint64_t alarms;                  /* inconsistent partner heads found since start */
 };
 const struct net_metrics *net_metrics(const struct net *n);
 /* Counts one occurrence of reason in table t (up to NET_REASONS_MAX distinct reasons). */

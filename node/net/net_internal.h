@@ -63,6 +63,9 @@ struct peer {
 	bool has_box_key;
 	uint8_t box_key[32];            /* crypto_box key with this partner, computed once */
 	struct exchange_peer *xp;       /* sending state (exchange.c) */
+	/* witnessing (witness.c) */
+	bool w_loaded, w_have, w_pending, w_has_next, w_alarmed;
+	struct tree_head w_latest, w_asked, w_next;
 };
 
 struct net_join {
@@ -145,6 +148,11 @@ void exchange_on_receipt(struct net *n, struct link *l, const uint8_t *data, siz
 void exchange_tick(struct net *n, uint64_t now);
 int link_send_envelope(struct link *l, const uint8_t *env, size_t len);
 int link_send_receipt(struct link *l, const uint8_t *data, size_t len);
+
+/* witness.c */
+void witness_on_head(struct net *n, struct peer *p, const struct tree_head *h, bool verified);
+void witness_on_request(struct net *n, struct link *l, const struct link_frame *q);
+void witness_on_answer(struct net *n, struct link *l, const struct link_frame *a);
 
 /* listener.c */
 int listener_start(struct net *n);

@@ -76,6 +76,18 @@ static const char *const store_migrations[] = {
 	" root BLOB NOT NULL CHECK (length(root) = 32),"
 	" time_ms INTEGER NOT NULL,"
 	" signature BLOB NOT NULL CHECK (length(signature) = 64));",
+	/* 4: witnessing: each partner's latest verified tree head, and alarms with evidence */
+	"CREATE TABLE peer_heads ("
+	" peer BLOB PRIMARY KEY CHECK (length(peer) = 32),"
+	" size INTEGER NOT NULL, root BLOB NOT NULL, time_ms INTEGER NOT NULL,"
+	" signature BLOB NOT NULL);"
+	"CREATE TABLE alarms ("
+	" seq INTEGER PRIMARY KEY,"
+	" peer BLOB NOT NULL CHECK (length(peer) = 32),"
+	" detected_ms INTEGER NOT NULL,"
+	" reason TEXT NOT NULL,"
+	" seen BLOB NOT NULL,"
+	" offered BLOB NOT NULL);",
 };
 
 _Static_assert(sizeof(store_migrations) / sizeof(store_migrations[0]) == STORE_SCHEMA_VERSION,

@@ -148,4 +148,20 @@ int store_head_add(struct store *s, const struct store_head *h);
 /* The latest own head. ERR_NOTFOUND when none yet. */
 int store_head_latest(struct store *s, struct store_head *out);
 
+/* Witnessing: each partner's latest verified head, and alarms with the two heads that no
+ * consistency proof joins (evidence). */
+struct store_alarm {
+	uint8_t peer[32];
+	int64_t detected_ms;
+	char reason[128];
+	struct store_head seen, offered;
+};
+
+/* ERR_NOTFOUND when none is held yet. */
+int store_peer_head_get(struct store *s, const uint8_t peer[32], struct store_head *out);
+int store_peer_head_put(struct store *s, const uint8_t peer[32], const struct store_head *h);
+int store_alarm_add(struct store *s, const struct store_alarm *a);
+/* Calls fn for each alarm, oldest first; fn returns 0 to go on. */
+int store_alarm_list(struct store *s, int (*fn)(void *arg, const struct store_alarm *a), void *arg);
+
 #endif

@@ -17,6 +17,7 @@ int hello_encode(const struct hello *h, uint8_t *out, size_t out_cap, size_t *ou
 {
 	Coex__Hello m = COEX__HELLO__INIT;
 	Coex__InviteProof ip = COEX__INVITE_PROOF__INIT;
+	Coex__SignedTreeHead th = COEX__SIGNED_TREE_HEAD__INIT;
 	char *listen[LIMIT_HELLO_LISTEN_MAX];
 	size_t n;
 
@@ -38,6 +39,15 @@ int hello_encode(const struct hello *h, uint8_t *out, size_t out_cap, size_t *ou
 		ip.mac.data = (uint8_t *)h->invite_mac;
 		ip.mac.len = sizeof(h->invite_mac);
 		m.invite = &ip;
+	}
+	if (h->has_head) {
+		th.size = h->head.size;
+		th.root.data = (uint8_t *)h->head.root;
+		th.root.len = 32;
+		th.time_ms = h->head.time_ms;
+		th.signature.data = (uint8_t *)h->head.signature;
+		th.signature.len = 64;
+		m.tree_head = &th;
 	}
 	n = coex__hello__get_packed_size(&m);
 	if (n > out_cap)
@@ -73,6 +83,15 @@ static int hello_copy(const Coex__Hello *m, struct hello *h)
 			return ERR_PROTO;
 		memcpy(h->invite_id, m->invite->invite_id.data, LIMIT_INVITE_ID);
 		memcpy(h->invite_mac, m->invite->mac.data, LIMIT_INVITE_MAC);
+	}
+	h->has_head = m->tree_head != NULL;
+	if (m->tree_head) {
+		if (m->tree_head->root.len != 32 || m->tree_head->signature.len != 64)
+			return ERR_PROTO;
+		h->head.size = m->tree_head->size;
+		memcpy(h->head.root, m->tree_head->root.data, 32);
+		h->head.time_ms = m->tree_head->time_ms;
+		memcpy(h->head.signature, m->tree_head->signature.data, 64);
 	}
 	return 0;
 }

@@ -5,6 +5,7 @@
 #define COEX_WIRE_HELLO_H
 
 #include "wire/limits.h"
+#include "wire/tree_head.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -20,6 +21,8 @@ struct hello {
 	bool has_invite;
 	uint8_t invite_id[LIMIT_INVITE_ID];
 	uint8_t invite_mac[LIMIT_INVITE_MAC];
+	bool has_head;
+	struct tree_head head;                /* the sender's latest signed tree head */
 };
 
 /* Packs h into out. Returns 0, ERR_TOOBIG (out_cap) or ERR_INVAL (h breaks a limit). */

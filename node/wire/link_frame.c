@@ -13,6 +13,9 @@ int link_frame_encode(const struct link_frame *f, uint8_t *out, size_t out_cap, 
 	Coex__Pong pong = COEX__PONG__INIT;
 	Coex__Close cl = COEX__CLOSE__INIT;
 	Coex__EnvelopeChunk ch = COEX__ENVELOPE_CHUNK__INIT;
+	Coex__ProofRequest pq = COEX__PROOF_REQUEST__INIT;
+	Coex__ProofAnswer pa = COEX__PROOF_ANSWER__INIT;
+	ProtobufCBinaryData proof[LINK_PROOF_MAX];
 	size_t n;
 
 	switch (f->kind) {
@@ -43,6 +46,27 @@ int link_frame_encode(const struct link_frame *f, uint8_t *out, size_t out_cap, 
 		m.kind_case = COEX__FRAME__KIND_RECEIPT;
 		m.receipt.data = (uint8_t *)f->data;
 		m.receipt.len = f->data_len;
+		break;
+	case LINK_FRAME_PROOF_REQUEST:
+		pq.size1 = f->size1;
+		pq.size2 = f->size2;
+		m.kind_case = COEX__FRAME__KIND_PROOF_REQUEST;
+		m.proof_request = &pq;
+		break;
+	case LINK_FRAME_PROOF_ANSWER:
+		if (f->n_proof > LINK_PROOF_MAX)
+			return ERR_INVAL;
+		pa.size1 = f->size1;
+		pa.size2 = f->size2;
+		for (size_t i = 0; i < f->n_proof; i++) {
+			proof[i].data = (uint8_t *)f->proof[i];
+			proof[i].len = 32;
+		}
+		pa.proof = proof;
+		pa.n_proof = f->n_proof;
+		pa.error = (char *)f->detail;
+		m.kind_case = COEX__FRAME__KIND_PROOF_ANSWER;
+		m.proof_answer = &pa;
 		break;
 	default:
 		return ERR_INVAL;
@@ -79,6 +103,26 @@ static int link_frame_copy(const Coex__Frame *m, struct link_frame *f)
 	case COEX__FRAME__KIND_RECEIPT:
 		f->kind = LINK_FRAME_RECEIPT;
 		return link_frame_copy_data(f, &m->receipt);
+	case COEX__FRAME__KIND_PROOF_REQUEST:
+		f->kind = LINK_FRAME_PROOF_REQUEST;
+		f->size1 = m->proof_request->size1;
+		f->size2 = m->proof_request->size2;
+		return 0;
+	case COEX__FRAME__KIND_PROOF_ANSWER:
+		f->kind = LINK_FRAME_PROOF_ANSWER;
+		f->size1 = m->proof_answer->size1;
+		f->size2 = m->proof_answer->size2;
+		if (m->proof_answer->n_proof > LINK_PROOF_MAX)
+			return ERR_PROTO;
+		for (size_t i = 0; i < m->proof_answer->n_proof; i++) {
+			if (m->proof_answer->proof[i].len != 32)
+				return ERR_PROTO;
+			memcpy(f->proof[i], m->proof_answer->proof[i].data, 32);
+		}
+		f->n_proof = m->proof_answer->n_proof;
+		strncpy(f->detail, m->proof_answer->error, LIMIT_CLOSE_DETAIL_MAX);
+		f->detail[LIMIT_CLOSE_DETAIL_MAX] = '\0';
+		return 0;
 	case COEX__FRAME__KIND_PING:
 		f->kind = LINK_FRAME_PING;
 		f->nonce = m->ping->nonce;

@@ -14,7 +14,11 @@ enum link_frame_kind {
 	LINK_FRAME_CLOSE = 3,
 	LINK_FRAME_ENVELOPE = 4, /* a chunk of an envelope: total_len, data */
 	LINK_FRAME_RECEIPT = 5,  /* a packed Receipt: data */
+	LINK_FRAME_PROOF_REQUEST = 6, /* size1, size2 */
+	LINK_FRAME_PROOF_ANSWER = 7,  /* size1, size2, proof or error (in detail) */
 };
+
+enum { LINK_PROOF_MAX = 64 };
 
 /* Values of the protobuf CloseReason enum. */
 enum link_close_reason {
@@ -35,6 +39,9 @@ struct link_frame {
 	uint32_t total_len;                   /* envelope */
 	const uint8_t *data;                  /* envelope chunk, receipt: on encode the caller's */
 	size_t data_len;                      /* bytes; on decode a malloc'd copy (release it) */
+	uint64_t size1, size2;                /* proof request, answer */
+	uint8_t proof[LINK_PROOF_MAX][32];    /* proof answer */
+	size_t n_proof;
 };
 
 /* Frees what link_frame_decode allocated. */

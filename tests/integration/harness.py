@@ -45,6 +45,15 @@ def wait_for(pred, what, timeout=20.0, interval=0.05):
     raise Failure("timed out after %.0f s waiting for %s (last: %r)" % (timeout, what, last))
 
 
+def free_port():
+    """A port the OS just handed out on 127.0.0.1, for a node that must keep its address
+    across restarts of both sides."""
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 class Node:
     def __init__(self, world, name, listen="127.0.0.1:0", limits=None):
         self.world = world

@@ -220,8 +220,40 @@ static int status_json(const struct cli *cli, const Coex__StatusResult *s)
 		json_object_end(&j);
 	}
 	json_array_end(&j);
+	json_key(&j, "alarms");
+	json_array_begin(&j);
+	for (i = 0; i < s->n_alarms; i++) {
+		const Coex__Alarm *a = s->alarms[i];
+
+		json_object_begin(&j);
+		json_kv_string(&j, "partner", a->partner);
+		json_kv_string(&j, "partner_id", a->partner_id);
+		json_kv_u64(&j, "detected_ms", a->detected_ms);
+		json_kv_string(&j, "reason", a->reason);
+		json_kv_u64(&j, "seen_size", a->seen ? a->seen->size : 0);
+		json_kv_u64(&j, "offered_size", a->offered ? a->offered->size : 0);
+		json_object_end(&j);
+	}
+	json_array_end(&j);
 	json_object_end(&j);
 	return cli_json_finish(cli, &j);
+}
+
+/* Alarms first and loud: a partner that rewrote its log is what an operator must see. */
+static void status_print_alarms(const Coex__StatusResult *s)
+{
+	for (size_t i = 0; i < s->n_alarms; i++) {
+		const Coex__Alarm *a = s->alarms[i];
+		char *who = util_term_safe(a->partner[0] ? a->partner : a->partner_id);
+		char *why = util_term_safe(a->reason);
+
+		cli_print("ALARM   partner %s: %s (held head of size %llu, offered %llu)\n",
+			  who ? who : "?", why ? why : "?",
+			  (unsigned long long)(a->seen ? a->seen->size : 0),
+			  (unsigned long long)(a->offered ? a->offered->size : 0));
+		free(who);
+		free(why);
+	}
 }
 
 static void status_print_node(const Coex__StatusResult *s, uint64_t now)
@@ -282,6 +314,7 @@ static int cmd_status(struct cli *cli)
 		rc = status_json(cli, resp->status);
 	} else {
 		status_print_node(resp->status, now);
+		status_print_alarms(resp->status);
 		rc = status_print_links(cli, resp->status, now);
 	}
 	coex__ctl_response__free_unpacked(resp, NULL);

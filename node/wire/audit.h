@@ -1,0 +1,95 @@
+/* The offline auditor: verifies an export file (wire/export.h) record by record, and
+ * cross-checks two parties' files. No I/O: the caller reads the file (export_reader) and
+ * feeds each record; signature and hash checks may run on other threads (opts.defer, see
+ * wire/log_verify.h).
+ *
+ * One file: the header comes first and is signed by its key; entries are contiguous from 0
+ * and each decodes; each SENT/RECEIVED entry is followed by exactly one envelope whose
+ * SHA-256 is the hash the entry names; each head comes right after the entry that completes
+ * it, is signed by the header's key, has a plausible time and the root recomputed from the
+ * entries; each RECEIPT entry's receipt verifies against the partner's key; at the end the
+ * counts match the header and the last head covers every entry.
+ *
+ * Two files A and B (--against): A's RECEIPT entries from B's key are "probes" of B's log:
+ * B's entry at the receipted index must be the receipted entry (the same leaf), and B's root
+ * of the first receipt.head.size entries must be the receipted head's root. Probes are
+ * collected while auditing A (opts.collect_peer) and answered while B streams past
+ * (opts.probes); then the same the other way round. */
+#ifndef COEX_WIRE_AUDIT_H
+#define COEX_WIRE_AUDIT_H
+
+#include "wire/export.h"
+#include "wire/log_verify.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum {
+	AUDIT_SKEW_MS = 5 * 60 * 1000,   /* clock skew tolerated between heads (design.md §10) */
+	AUDIT_NAME_MAX = EXPORT_NAME_MAX,
+};
+
+/* One receipt of the other party, to be found in the other party's log. */
+struct audit_probe {
+	uint64_t origin;                 /* the RECEIPT entry's index, in the file holding it */
+	uint64_t index;                  /* the receipted entry, in the other log */
+	uint8_t leaf[32];                /* its leaf hash */
+	uint64_t size;                   /* the receipted head */
+	uint8_t root[32];
+};
+
+struct audit_opts {
+	unsigned flags;                  /* LOG_VERIFY_HASH_ONLY for a probes-only pass */
+	const uint8_t *collect_peer;     /* collect probes of receipts by this key (or NULL) */
+	const struct audit_probe *probes;/* probes to answer against this file (copied) */
+	size_t n_probes;
+	const char *probes_name;         /* this file's node, as named in probe failures */
+	void (*defer)(void *arg, struct log_verify_job *j);
+	void *defer_arg;
+};
+
+struct audit_result {
+	bool header_ok;                  /* a signed header was read */
+	struct export_header header;
+	uint64_t entries, heads, receipts, envelopes;
+	/* The first failure in this file. */
+	bool failed;
+	uint64_t first_bad_index;
+	char reason[LOG_VERIFY_REASON_MAX];
+	/* The first probe that failed (index: the probe's origin, in the other file). */
+	bool probe_failed;
+	uint64_t probe_index;
+	char probe_reason[LOG_VERIFY_REASON_MAX];
+	uint64_t probes_checked;
+	/* Probes collected (opts.collect_peer), in origin order; owned by the audit. */
+	const struct audit_probe *collected;
+	size_t n_collected;
+};
+
+struct audit;
+
+/* Returns 0 and a new audit, or ERR_NOMEM. */
+int audit_new(const struct audit_opts *opts, struct audit **out);
+void audit_free(struct audit *a);
+
+/* One record's bytes (without the length prefix). Returns 0 to go on, ERR_PROTO once the
+ * file is found bad (stop; see audit_result), or ERR_NOMEM. */
+int audit_record(struct audit *a, const uint8_t *rec, size_t len);
+/* Reading the magic (export_reader_magic) or a record (export_reader_next) failed with r.
+ * Records the failure; returns ERR_PROTO. */
+int audit_magic_failed(struct audit *a, int r);
+int audit_read_failed(struct audit *a, int r);
+/* The file ended cleanly: checks counts and coverage, and probes left unanswered. Returns
+ * 0 or ERR_PROTO. */
+int audit_finish(struct audit *a);
+
+/* A job handed to opts.defer is back (run by log_verify_job_run). */
+void audit_job_done(struct audit *a, struct log_verify_job *j);
+/* Jobs handed out and not yet back. */
+uint64_t audit_pending(const struct audit *a);
+
+/* The result so far; final after audit_finish (or a failure) once no job is pending. */
+const struct audit_result *audit_result(struct audit *a);
+
+#endif

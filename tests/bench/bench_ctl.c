@@ -1,0 +1,258 @@
+/* Proposals over the control socket: one at a time through tools/coex/client.c, or many
+ * pipelined over persistent connections, each connection one request at a time as the
+ * control protocol requires (several connections are what makes the node batch them). */
+#include "bench.h"
+#include "client.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+enum { CTL_LEN_PREFIX = 4, CTL_MAX_CONNS = 256, CTL_CONNECT_RETRY_MS = 10 };
+
+static char proposal_body[BENCH_PROPOSAL_BODY + 1];
+
+static void proposal_fill(Coex__ProposeRequest *p, const char *to, const char *title)
+{
+	static const char words[] = "Joint cold-chain pilot: shared refrigerated capacity. ";
+
+	for (size_t i = 0; i < BENCH_PROPOSAL_BODY; i++)
+		proposal_body[i] = words[i % (sizeof(words) - 1)];
+	proposal_body[BENCH_PROPOSAL_BODY] = 0;
+	p->to = (char *)to;
+	p->title = (char *)title;
+	p->summary = "Benchmark proposal";
+	p->body = proposal_body;
+	p->terms = "50/50";
+}
+
+void bench_req_propose(struct bench_req *r, const char *to, const char *title)
+{
+	Coex__CtlRequest req = COEX__CTL_REQUEST__INIT;
+	Coex__ProposeRequest p = COEX__PROPOSE_REQUEST__INIT;
+	size_t n;
+
+	proposal_fill(&p, to, title);
+	req.cmd_case = COEX__CTL_REQUEST__CMD_PROPOSE;
+	req.propose = &p;
+	n = coex__ctl_request__get_packed_size(&req);
+	if (!(r->buf = malloc(CTL_LEN_PREFIX + n)))
+		bench_die("out of memory");
+	r->buf[0] = (uint8_t)(n >> 24);
+	r->buf[1] = (uint8_t)(n >> 16);
+	r->buf[2] = (uint8_t)(n >> 8);
+	r->buf[3] = (uint8_t)n;
+	coex__ctl_request__pack(&req, r->buf + CTL_LEN_PREFIX);
+	r->len = CTL_LEN_PREFIX + n;
+}
+
+void bench_req_free(struct bench_req *r)
+{
+	free(r->buf);
+	r->buf = NULL;
+}
+
+struct pconn {
+	int fd;
+	bool busy;
+	size_t off;                 /* request bytes written */
+	uint8_t hdr[CTL_LEN_PREFIX];
+	size_t hdr_have;
+	uint8_t *body;
+	size_t need, have;
+};
+
+static int pconn_open(const char *sock, struct pconn *c)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	double deadline = bench_now() + BENCH_CTL_TIMEOUT_MS / 1000.0;
+
+	memset(c, 0, sizeof(*c));
+	if (strlen(sock) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	memcpy(sa.sun_path, sock, strlen(sock) + 1);
+	if ((c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return -errno;
+	/* EAGAIN: the daemon's accept backlog is full; it runs but is busy. */
+	while (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		int e = errno;
+		if ((e != EAGAIN && e != EINTR) || bench_now() > deadline) {
+			close(c->fd);
+			c->fd = -1;
+			return -e;
+		}
+		bench_sleep_ms(CTL_CONNECT_RETRY_MS);
+	}
+	return fcntl(c->fd, F_SETFL, O_NONBLOCK) == 0 ? 0 : -errno;
+}
+
+static void push_fail(struct bench_push *out, const char *fmt, const char *what)
+{
+	if (!out->err[0])
+		snprintf(out->err, sizeof(out->err), fmt, what);
+	out->failed++;
+}
+
+/* Reads what is there; returns 1 when a whole response was read, 0 for more, <0 on error. */
+static int pconn_read(struct pconn *c, struct bench_push *out)
+{
+	for (;;) {
+		uint8_t *dst = c->hdr_have < CTL_LEN_PREFIX ? c->hdr + c->hdr_have : c->body + c->have;
+		size_t want = c->hdr_have < CTL_LEN_PREFIX ? CTL_LEN_PREFIX - c->hdr_have : c->need - c->have;
+		ssize_t n = want ? recv(c->fd, dst, want, 0) : 0;
+		Coex__CtlResponse *resp;
+
+		if (n < 0)
+			return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+		if (want && n == 0)
+			return -EPIPE;
+		if (c->hdr_have < CTL_LEN_PREFIX) {
+			if ((c->hdr_have += (size_t)n) < CTL_LEN_PREFIX)
+				continue;
+			c->need = (size_t)c->hdr[0] << 24 | (size_t)c->hdr[1] << 16 |
+				  (size_t)c->hdr[2] << 8 | c->hdr[3];
+			if (c->need > CLIENT_MAX_MESSAGE || !(c->body = malloc(c->need + 1)))
+				return -ENOMEM;
+			c->have = 0;
+		} else {
+			c->have += (size_t)n;
+		}
+		if (c->have < c->need)
+			continue;
+		resp = coex__ctl_response__unpack(NULL, c->need, c->body);
+		if (!resp)
+			push_fail(out, "%s", "malformed response");
+		else if (resp->code != 0)
+			push_fail(out, "propose: %s", resp->error);
+		else
+			out->ok++;
+		if (resp)
+			coex__ctl_response__free_unpacked(resp, NULL);
+		free(c->body);
+		c->body = NULL;
+		c->hdr_have = c->need = c->have = 0;
+		c->busy = false;
+		return 1;
+	}
+}
+
+static int pconn_write(struct pconn *c, const struct bench_req *req)
+{
+	while (c->off < req->len) {
+		ssize_t n = send(c->fd, req->buf + c->off, req->len - c->off, MSG_NOSIGNAL);
+		if (n < 0)
+			return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+		c->off += (size_t)n;
+	}
+	return 0;
+}
+
+static int push_loop(struct pconn *cs, struct pollfd *pf, int conns, const struct bench_req *req,
+		     long count, struct bench_push *out)
+{
+	long started = 0;
+	int r;
+
+	while (out->ok + out->failed < count) {
+		for (int i = 0; i < conns; i++) {
+			if (!cs[i].busy && started < count) {
+				if (started++ == 0)
+					out->first_s = bench_now();
+				cs[i].busy = true;
+				cs[i].off = 0;
+				if ((r = pconn_write(&cs[i], req)) != 0)
+					return r;
+			}
+			pf[i].fd = cs[i].busy ? cs[i].fd : -1;
+			pf[i].events = cs[i].off < req->len ? POLLOUT : POLLIN;
+		}
+		if ((r = poll(pf, (nfds_t)conns, BENCH_CTL_TIMEOUT_MS)) < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return r < 0 ? -errno : -ETIMEDOUT;
+		for (int i = 0; i < conns; i++) {
+			if (!pf[i].revents)
+				continue;
+			if (cs[i].off < req->len)
+				r = pconn_write(&cs[i], req);
+			else
+				r = pconn_read(&cs[i], out);
+			if (r < 0)
+				return r;
+		}
+	}
+	out->last_s = bench_now();
+	return 0;
+}
+
+int bench_ctl_push(const char *sock, const struct bench_req *req, long count, int conns,
+		   struct bench_push *out)
+{
+	struct pconn *cs;
+	struct pollfd *pf;
+	int r = 0, opened = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (conns < 1 || conns > CTL_MAX_CONNS)
+		return -EINVAL;
+	if (!(cs = calloc((size_t)conns, sizeof(*cs))) || !(pf = calloc((size_t)conns, sizeof(*pf))))
+		bench_die("out of memory");
+	for (; opened < conns; opened++)
+		if ((r = pconn_open(sock, &cs[opened])) != 0)
+			goto out;
+	r = push_loop(cs, pf, conns, req, count, out);
+out:
+	if (r != 0 && !out->err[0])
+		snprintf(out->err, sizeof(out->err), "control connection: %s", strerror(-r));
+	for (int i = 0; i < opened; i++) {
+		free(cs[i].body);
+		close(cs[i].fd);
+	}
+	free(cs);
+	free(pf);
+	return r;
+}
+
+static int hex_decode32(const char *hex, uint8_t out[32])
+{
+	if (!hex || strlen(hex) != 64)
+		return -EINVAL;
+	for (int i = 0; i < 32; i++) {
+		unsigned v;
+		if (sscanf(hex + 2 * i, "%2x", &v) != 1)
+			return -EINVAL;
+		out[i] = (uint8_t)v;
+	}
+	return 0;
+}
+
+int bench_ctl_propose_one(const char *sock, const char *to, const char *title, uint8_t hash[32],
+			  char *err, size_t errlen)
+{
+	Coex__CtlRequest req = COEX__CTL_REQUEST__INIT;
+	Coex__ProposeRequest p = COEX__PROPOSE_REQUEST__INIT;
+	Coex__CtlResponse *resp = NULL;
+	int r;
+
+	proposal_fill(&p, to, title);
+	req.cmd_case = COEX__CTL_REQUEST__CMD_PROPOSE;
+	req.propose = &p;
+	if ((r = client_call(sock, &req, BENCH_CTL_TIMEOUT_MS, &resp, err, errlen)) != 0)
+		return r;
+	if (resp->code != 0) {
+		snprintf(err, errlen, "propose: %s", resp->error);
+		r = resp->code;
+	} else if (resp->result_case != COEX__CTL_RESPONSE__RESULT_MESSAGE ||
+		   hex_decode32(resp->message->id, hash) != 0) {
+		snprintf(err, errlen, "propose: no message id in the answer");
+		r = -EINVAL;
+	}
+	coex__ctl_response__free_unpacked(resp, NULL);
+	return r;
+}
