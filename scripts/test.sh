@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 jobs=$(nproc 2>/dev/null || echo 2)
 
 echo "== build (ASan + UBSan, -Werror)"
-cmake -S . -B build-test -DCOEX_SANITIZE=ON -DCOEX_WERROR=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+cmake -S . -B build-test -DCOEX_SANITIZE=ON -DCOEX_WERROR=ON -DCOEX_FAILPOINTS=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
 cmake --build build-test -j"$jobs" >/dev/null
 
 echo "== unit and integration tests"

@@ -49,6 +49,7 @@ step "Three hosts: network namespaces joined by a bridge"
 "$topo" status
 
 step "Each company creates its node and runs it on its own host"
+echo "data in $work (removed on exit)"
 declare -A display=([acme]="Acme Logistics" [globex]="Globex" [initech]="Initech")
 for n in acme globex initech; do
 	addr=$("$topo" addr "$n")
@@ -56,7 +57,7 @@ for n in acme globex initech; do
 	# topology.sh exec replaces itself with coexd in the namespace: $! is coexd's pid
 	"$topo" exec "$n" "$bin/coexd" --data "$work/$n" 2>"$work/$n.log" &
 	pids+=($!)
-	echo "$n: coexd pid $! in namespace coex-$n, listening on $addr:7400"
+	echo "$n: coexd pid $! in namespace ${COEX_NETNS_PREFIX:-coex}-$n, listening on $addr:7400"
 done
 
 # The CLI talks only to its node's control socket (a Unix socket in the data directory), so it

@@ -8,6 +8,7 @@
 #include "crypto/identity.h"
 #include "ctl/ctl_internal.h"
 #include "lib/err.h"
+#include "lib/failpoint.h"
 #include "lib/log.h"
 #include "net/net.h"
 #include "store/store.h"
@@ -505,6 +506,7 @@ void ctl_cmd_forward(struct ctl_client *c, const Coex__ForwardRequest *req)
 	b.body.kind_case = COEX__BODY__KIND_FORWARDED;
 	b.body.forwarded = &fw;
 	net_relay_allow(c->ctl->deps.net, m.author, to.id);
+	failpoint("forward.mid");
 	ctl_queue_body_via(c, to.id, to.id, &b.body, m.title);
 	log_info("forwarded", "to=%s", to.name);
 out:

@@ -1,6 +1,7 @@
 #include "net/commit.h"
 #include "crypto/identity.h"
 #include "lib/err.h"
+#include "lib/failpoint.h"
 #include "lib/log.h"
 #include "store/store.h"
 #include "store/store_msg.h"
@@ -87,8 +88,10 @@ static int commit_run_batch(struct commit *c, struct commit_job *first, struct c
 	for (struct commit_job *j = first; j != last; j = j->next)
 		if (j->after && (r = j->after(c->w, j, head)) != 0)
 			goto fail;
+	failpoint("commit.before");
 	if ((r = store_batch_commit(c->w)) != 0)
 		goto fail;
+	failpoint("commit.after");
 	c->batch_signed = head != NULL; /* published to the loop thread in commit_after_work */
 	return 0;
 fail:

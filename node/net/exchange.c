@@ -13,6 +13,7 @@
  * stored for the original. */
 #include "crypto/merkle.h"
 #include "lib/err.h"
+#include "lib/failpoint.h"
 #include "net/commit.h"
 #include "net/net_internal.h"
 #include "store/store.h"
@@ -272,7 +273,12 @@ static int exchange_send_one(struct net *n, struct peer *p, uint64_t seq, const 
 		return 0;
 	if (m.expires_ms && (uint64_t)m.expires_ms <= net_wall_ms()) {
 		exchange_expire(n, hash);
-	} else if (link_send_envelope(p->link, m.envelope, m.envelope_len) == 0) {
+		store_msg_release(&m);
+		return 0;
+	}
+	failpoint("send.before");
+	if (link_send_envelope(p->link, m.envelope, m.envelope_len) == 0) {
+		failpoint("send.after");
 		slot = &xp->win[(xp->head + xp->count) % EXCHANGE_WINDOW];
 		slot->seq = seq;
 		memcpy(slot->hash, hash, 32);
@@ -365,6 +371,7 @@ static int queue_run(struct store *w, struct commit_job *job)
 
 	if ((r = store_log_append(w, q->entry, q->entry_len, &q->m.log_index)) != 0)
 		return r;
+	failpoint("log.append.mid");
 	if ((r = store_msg_insert(w, &q->m)) != 0)
 		return r;
 	if (q->m.has_reply_to && (r = store_msg_set_state(w, q->m.reply_to, STORE_MSG_ANSWERED)) != 0 &&
@@ -585,6 +592,7 @@ static void receive_done(struct commit_job *job)
 	struct peer *p = net_peer_by_pk(n, rj->link_peer);
 
 	exchange_pending_del(n->ex, rj->pending_key);
+	failpoint("receipt.before_send");
 	if (job->err == 0 && p && p->link && p->link->state == LINK_UP)
 		link_send_receipt(p->link, rj->receipt, rj->receipt_len);
 	else if (job->err != 0)

@@ -88,6 +88,16 @@ static const char *const store_migrations[] = {
 	" reason TEXT NOT NULL,"
 	" seen BLOB NOT NULL,"
 	" offered BLOB NOT NULL);",
+	/* 5: how far the exchange log was last verified against its own signed heads
+	 * (store/log_check.h): one row, the head verified last and the compact range of the
+	 * leaf hashes it covers, so the check at start-up goes on from there. */
+	"CREATE TABLE log_checked ("
+	" id INTEGER PRIMARY KEY CHECK (id = 1),"
+	" head_seq INTEGER NOT NULL CHECK (head_seq >= 0),"
+	" heads INTEGER NOT NULL CHECK (heads >= 0),"
+	" size INTEGER NOT NULL CHECK (size >= 0),"
+	" range BLOB NOT NULL CHECK (length(range) % 32 = 0 AND length(range) <= 2048),"
+	" checked_ms INTEGER NOT NULL);",
 };
 
 _Static_assert(sizeof(store_migrations) / sizeof(store_migrations[0]) == STORE_SCHEMA_VERSION,

@@ -331,3 +331,284 @@ int store_head_latest(struct store *s, struct store_head *out)
 	store_stmt_done(st);
 	return r;
 }
+
+/* ------------------------------------------------------------------ reading the log back */
+
+/* Statements for long scans are prepared per call rather than cached: a walk holds two
+ * open at once, and they run rarely (verification, export, listing). */
+static int store_log_prepare(struct store *s, const char *sql, sqlite3_stmt **out)
+{
+	int rc = sqlite3_prepare_v2(s->db, sql, -1, out, NULL);
+
+	return rc == SQLITE_OK ? 0 : store_error(s, rc, "prepare");
+}
+
+struct store_log_walk {
+	struct store *s;
+	sqlite3_stmt *entries, *heads, *envelope;
+	bool have_head;            /* item.head holds the next head, not yet emitted */
+	struct store_log_item head;
+	uint64_t to;
+};
+
+/* Steps to the next head; have_head says whether there is one. */
+static int store_log_walk_next_head(struct store_log_walk *w)
+{
+	struct store_log_item *h = &w->head;
+	int rc, r;
+
+	w->have_head = false;
+	if ((rc = sqlite3_step(w->heads)) == SQLITE_DONE)
+		return 0;
+	if (rc != SQLITE_ROW)
+		return store_error(w->s, rc, "log_walk");
+	memset(h, 0, sizeof(*h));
+	h->is_head = true;
+	h->seq = (uint64_t)sqlite3_column_int64(w->heads, 0);
+	h->head.size = (uint64_t)sqlite3_column_int64(w->heads, 1);
+	h->head.time_ms = (uint64_t)sqlite3_column_int64(w->heads, 3);
+	if ((r = store_col_blob(w->heads, 2, h->head.root, 32)) != 0 ||
+	    (r = store_col_blob(w->heads, 4, h->head.signature, 64)) != 0)
+		return r;
+	w->have_head = true;
+	return 0;
+}
+
+/* Emits the pending heads of size <= size. */
+static int store_log_walk_heads(struct store_log_walk *w, uint64_t size,
+				int (*fn)(void *, struct store_log_walk *, const struct store_log_item *),
+				void *arg)
+{
+	int r;
+
+	while (w->have_head && w->head.head.size <= size) {
+		if ((r = fn(arg, w, &w->head)) != 0 || (r = store_log_walk_next_head(w)) != 0)
+			return r;
+	}
+	return 0;
+}
+
+static int store_log_walk_entry(struct store_log_walk *w, struct store_log_item *it)
+{
+	const void *b = sqlite3_column_blob(w->entries, 1);
+	int n = sqlite3_column_bytes(w->entries, 1);
+	static const uint8_t none[1];
+
+	memset(it, 0, sizeof(*it));
+	it->index = (uint64_t)sqlite3_column_int64(w->entries, 0);
+	if (n < 0 || (n > 0 && !b))
+		return ERR_NOMEM;
+	it->entry = n > 0 ? b : none;
+	it->len = (size_t)n;
+	if (sqlite3_column_type(w->entries, 2) == SQLITE_BLOB &&
+	    sqlite3_column_bytes(w->entries, 2) == 32)
+		it->leaf = sqlite3_column_blob(w->entries, 2);
+	return 0;
+}
+
+static int store_log_walk_run(struct store_log_walk *w, uint64_t from,
+			      int (*fn)(void *, struct store_log_walk *, const struct store_log_item *),
+			      void *arg)
+{
+	struct store_log_item it;
+	int rc, r;
+
+	if ((r = store_log_walk_next_head(w)) != 0 || (r = store_log_walk_heads(w, from, fn, arg)) != 0)
+		return r;
+	while ((rc = sqlite3_step(w->entries)) == SQLITE_ROW) {
+		if ((r = store_log_walk_entry(w, &it)) != 0 || (r = fn(arg, w, &it)) != 0 ||
+		    (r = store_log_walk_heads(w, it.index + 1, fn, arg)) != 0)
+			return r;
+	}
+	if (rc != SQLITE_DONE)
+		return store_error(w->s, rc, "log_walk");
+	return store_log_walk_heads(w, w->to, fn, arg);
+}
+
+int store_log_walk(struct store *s, uint64_t from, uint64_t to, uint64_t after_seq,
+		   uint64_t max_seq,
+		   int (*fn)(void *arg, struct store_log_walk *w, const struct store_log_item *it),
+		   void *arg)
+{
+	struct store_log_walk w = {.s = s, .to = to};
+	int rc, r;
+
+	if (from > INT64_MAX || to > INT64_MAX || after_seq > INT64_MAX)
+		return ERR_INVAL;
+	if (max_seq > INT64_MAX)
+		max_seq = INT64_MAX;
+	if ((r = store_log_prepare(s, "SELECT e.idx, e.entry, n.hash FROM log_entries e"
+				   " LEFT JOIN log_nodes n ON n.level = 0 AND n.idx = e.idx"
+				   " WHERE e.idx >= ?1 AND e.idx < ?2 ORDER BY e.idx", &w.entries)) != 0 ||
+	    (r = store_log_prepare(s, "SELECT seq, size, root, time_ms, signature FROM tree_heads"
+				   " WHERE seq > ?1 AND seq <= ?2 ORDER BY seq", &w.heads)) != 0)
+		goto out;
+	if ((rc = sqlite3_bind_int64(w.entries, 1, (int64_t)from)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int64(w.entries, 2, (int64_t)to)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int64(w.heads, 1, (int64_t)after_seq)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int64(w.heads, 2, (int64_t)max_seq)) != SQLITE_OK) {
+		r = store_error(s, rc, "log_walk");
+		goto out;
+	}
+	r = store_log_walk_run(&w, from, fn, arg);
+out:
+	sqlite3_finalize(w.entries);
+	sqlite3_finalize(w.heads);
+	sqlite3_finalize(w.envelope);
+	return r;
+}
+
+int store_log_walk_envelope(struct store_log_walk *w, const uint8_t hash[32], uint8_t **out,
+			    size_t *len)
+{
+	const void *b;
+	uint8_t *p;
+	int rc, r, n;
+
+	if (!w->envelope &&
+	    (r = store_log_prepare(w->s, "SELECT envelope FROM messages WHERE hash = ?1",
+				   &w->envelope)) != 0)
+		return r;
+	sqlite3_reset(w->envelope);
+	if ((rc = sqlite3_bind_blob(w->envelope, 1, hash, 32, SQLITE_STATIC)) != SQLITE_OK)
+		return store_error(w->s, rc, "log_envelope");
+	if ((rc = sqlite3_step(w->envelope)) != SQLITE_ROW)
+		return rc == SQLITE_DONE ? ERR_NOTFOUND : store_error(w->s, rc, "log_envelope");
+	b = sqlite3_column_blob(w->envelope, 0);
+	n = sqlite3_column_bytes(w->envelope, 0);
+	if ((n > 0 && !b) || n < 0 || !(p = malloc(n > 0 ? (size_t)n : 1)))
+		return ERR_NOMEM;
+	if (n > 0)
+		memcpy(p, b, (size_t)n);
+	sqlite3_reset(w->envelope);
+	*out = p;
+	*len = (size_t)n;
+	return 0;
+}
+
+static int store_head_row(struct store *s, sqlite3_stmt *st, const char *op, uint64_t *seq,
+			  struct store_head *out)
+{
+	struct store_head h;
+	int rc, r;
+
+	memset(&h, 0, sizeof(h));
+	if ((rc = sqlite3_step(st)) != SQLITE_ROW)
+		return rc == SQLITE_DONE ? ERR_NOTFOUND : store_error(s, rc, op);
+	if ((r = store_col_blob(st, 2, h.root, sizeof(h.root))) != 0 ||
+	    (r = store_col_blob(st, 4, h.signature, sizeof(h.signature))) != 0)
+		return r;
+	h.size = (uint64_t)sqlite3_column_int64(st, 1);
+	h.time_ms = (uint64_t)sqlite3_column_int64(st, 3);
+	if (seq)
+		*seq = (uint64_t)sqlite3_column_int64(st, 0);
+	*out = h;
+	return 0;
+}
+
+int store_head_last(struct store *s, uint64_t *seq, struct store_head *out)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if ((r = store_log_prepare(s, "SELECT seq, size, root, time_ms, signature FROM tree_heads"
+				   " ORDER BY seq DESC LIMIT 1", &st)) == 0)
+		r = store_head_row(s, st, "head_last", seq, out);
+	sqlite3_finalize(st);
+	return r;
+}
+
+int store_head_get(struct store *s, uint64_t seq, struct store_head *out)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, r;
+
+	if (seq > INT64_MAX)
+		return ERR_NOTFOUND;
+	if ((r = store_log_prepare(s, "SELECT seq, size, root, time_ms, signature FROM tree_heads"
+				   " WHERE seq = ?1", &st)) == 0) {
+		if ((rc = sqlite3_bind_int64(st, 1, (int64_t)seq)) != SQLITE_OK)
+			r = store_error(s, rc, "head_get");
+		else
+			r = store_head_row(s, st, "head_get", NULL, out);
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+int store_head_count(struct store *s, uint64_t max_seq, uint64_t *out)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t n = 0;
+	int rc, r;
+
+	if (max_seq > INT64_MAX)
+		max_seq = INT64_MAX;
+	if ((r = store_log_prepare(s, "SELECT count(*) FROM tree_heads WHERE seq <= ?1", &st)) == 0) {
+		if ((rc = sqlite3_bind_int64(st, 1, (int64_t)max_seq)) != SQLITE_OK)
+			r = store_error(s, rc, "head_count");
+		else if ((r = store_step_int64(s, st, "head_count", &n)) == 0)
+			*out = (uint64_t)n;
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+int store_log_mark_get(struct store *s, struct store_log_mark *out)
+{
+	struct store_log_mark m;
+	sqlite3_stmt *st = NULL;
+	const void *b;
+	int rc, r, n;
+
+	if ((r = store_log_prepare(s, "SELECT head_seq, heads, size, range, checked_ms"
+				   " FROM log_checked WHERE id = 1", &st)) != 0)
+		return r;
+	memset(&m, 0, sizeof(m));
+	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
+		r = rc == SQLITE_DONE ? ERR_NOTFOUND : store_error(s, rc, "log_mark_get");
+		goto out;
+	}
+	b = sqlite3_column_blob(st, 3);
+	n = sqlite3_column_bytes(st, 3);
+	if (n < 0 || n % 32 != 0 || (size_t)n > sizeof(m.range) || (n > 0 && !b)) {
+		log_error("store_error", "op=log_mark_get err=\"range of wrong length\"");
+		r = ERR_STORE;
+		goto out;
+	}
+	m.head_seq = (uint64_t)sqlite3_column_int64(st, 0);
+	m.heads = (uint64_t)sqlite3_column_int64(st, 1);
+	m.size = (uint64_t)sqlite3_column_int64(st, 2);
+	if (n > 0)
+		memcpy(m.range, b, (size_t)n);
+	m.n_range = (size_t)n / 32;
+	m.checked_ms = sqlite3_column_int64(st, 4);
+	*out = m;
+out:
+	sqlite3_finalize(st);
+	return r;
+}
+
+int store_log_mark_set(struct store *s, const struct store_log_mark *m)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, r;
+
+	if (m->n_range > 64 || m->head_seq > INT64_MAX || m->heads > INT64_MAX || m->size > INT64_MAX)
+		return ERR_INVAL;
+	if ((r = store_log_prepare(s, "INSERT OR REPLACE INTO log_checked"
+				   " (id, head_seq, heads, size, range, checked_ms)"
+				   " VALUES (1, ?1, ?2, ?3, ?4, ?5)", &st)) != 0)
+		return r;
+	if ((rc = sqlite3_bind_int64(st, 1, (int64_t)m->head_seq)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int64(st, 2, (int64_t)m->heads)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int64(st, 3, (int64_t)m->size)) != SQLITE_OK ||
+	    (rc = m->n_range ? sqlite3_bind_blob(st, 4, m->range, (int)(m->n_range * 32), SQLITE_STATIC)
+			     : sqlite3_bind_zeroblob(st, 4, 0)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int64(st, 5, m->checked_ms)) != SQLITE_OK)
+		r = store_error(s, rc, "log_mark_set");
+	else
+		r = store_step_done(s, st, "log_mark_set");
+	sqlite3_finalize(st);
+	return r;
+}

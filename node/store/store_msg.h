@@ -164,4 +164,56 @@ int store_alarm_add(struct store *s, const struct store_alarm *a);
 /* Calls fn for each alarm, oldest first; fn returns 0 to go on. */
 int store_alarm_list(struct store *s, int (*fn)(void *arg, const struct store_alarm *a), void *arg);
 
+
+/* ---- reading the log back (verification, export, coex log) ---- */
+
+/* One item of a walk over the log. Pointers are valid only during the callback. */
+struct store_log_item {
+	bool is_head;
+	uint64_t index;            /* entry: its index */
+	const uint8_t *entry;      /* entry: its bytes, verbatim */
+	size_t len;
+	const uint8_t *leaf;       /* entry: the leaf hash stored in the tree; NULL if none */
+	uint64_t seq;              /* head: its position among the own heads (1, 2, ...) */
+	struct store_head head;    /* head */
+};
+
+struct store_log_walk;
+
+/* Walks entries [from, to) in index order and, interleaved, the own heads with
+ * after_seq < seq <= max_seq in seq order: a head right after the entry that completes it
+ * (size <= index + 1; heads with size <= from come before the first entry), and after the
+ * last entry those with size <= to. A head whose size is not reached blocks the heads after
+ * it. Missing entries are skipped, not invented: the callback sees the indices there are.
+ * fn returns 0 to go on, non-zero to stop (returned). Streams: O(1) memory. */
+int store_log_walk(struct store *s, uint64_t from, uint64_t to, uint64_t after_seq,
+		   uint64_t max_seq,
+		   int (*fn)(void *arg, struct store_log_walk *w, const struct store_log_item *it),
+		   void *arg);
+/* During a walk: the envelope of the stored message named hash, malloc'd (the caller
+ * frees; never NULL on success). ERR_NOTFOUND. */
+int store_log_walk_envelope(struct store_log_walk *w, const uint8_t hash[32], uint8_t **out,
+			    size_t *len);
+
+/* The latest own head and its seq. ERR_NOTFOUND when none yet. */
+int store_head_last(struct store *s, uint64_t *seq, struct store_head *out);
+/* The own head at seq. ERR_NOTFOUND. */
+int store_head_get(struct store *s, uint64_t seq, struct store_head *out);
+/* How many own heads have seq <= max_seq. */
+int store_head_count(struct store *s, uint64_t max_seq, uint64_t *out);
+
+/* How far the log was verified (store/log_check.h): the head verified last (its seq, the
+ * number of heads up to it, its size) and the compact range of the first size leaf hashes. */
+struct store_log_mark {
+	uint64_t head_seq, heads, size;
+	uint8_t range[64][32];
+	size_t n_range;            /* popcount(size) */
+	int64_t checked_ms;
+};
+
+/* ERR_NOTFOUND if the log was never verified; ERR_STORE if the row breaks the schema. */
+int store_log_mark_get(struct store *s, struct store_log_mark *out);
+/* Replaces the mark. ERR_INVAL if n_range > 64 or a number exceeds INT64_MAX. */
+int store_log_mark_set(struct store *s, const struct store_log_mark *m);
+
 #endif
