@@ -9,6 +9,8 @@
 #ifndef COEX_BENCH_H
 #define COEX_BENCH_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -140,6 +142,24 @@ long bench_db_received(struct bench_db *d);   /* messages in (dir = 1) */
 long bench_db_delivered(struct bench_db *d);  /* messages out with a receipt (state >= 2) */
 long bench_db_log_size(struct bench_db *d);
 int bench_db_state(struct bench_db *d, const uint8_t hash[32]); /* -1: not there */
+
+enum { BENCH_WATCH_MS = 20 };
+
+/* Watches one or two stores from a thread until the sender's delivered count and the
+ * receiver's received count reach their targets (absolute counts), recording when each was
+ * first seen (bench_now; 0: not reached). A NULL path is not watched. */
+struct bench_watch {
+	const char *sender_db, *receiver_db;
+	long delivered_target, received_target;
+	double t_delivered, t_received;
+	long delivered, received;     /* last counts read */
+	double deadline;
+	atomic_bool stop;
+	pthread_t thread;
+};
+void bench_watch_start(struct bench_watch *w, double timeout_s);
+/* Waits for the watcher to finish (stop_now: tells it to stop first). */
+void bench_watch_join(struct bench_watch *w, bool stop_now);
 
 /* ---------------------------------------------------------------- report (bench_report.c) */
 

@@ -3,6 +3,7 @@
  * nothing (it never blocks the writer) and a count by index costs the bench microseconds. */
 #include "bench.h"
 
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 
@@ -81,4 +82,47 @@ int bench_db_state(struct bench_db *d, const uint8_t hash[32])
 {
 	sqlite3_bind_blob(d->q[Q_STATE], 1, hash, 32, SQLITE_STATIC);
 	return (int)db_int(d, d->q[Q_STATE]);
+}
+
+/* The watcher thread: its own read-only connections (a SQLite connection stays on one
+ * thread), counts every BENCH_WATCH_MS until both targets are met, stopped or past the
+ * deadline. */
+static void *watch_main(void *arg)
+{
+	struct bench_watch *w = arg;
+	struct bench_db *s = w->sender_db ? bench_db_open(w->sender_db) : NULL;
+	struct bench_db *r = w->receiver_db ? bench_db_open(w->receiver_db) : NULL;
+
+	for (;;) {
+		double now = bench_now();
+		if (s && w->t_delivered == 0 && (w->delivered = bench_db_delivered(s)) >= w->delivered_target)
+			w->t_delivered = now;
+		if (r && w->t_received == 0 && (w->received = bench_db_received(r)) >= w->received_target)
+			w->t_received = now;
+		if ((!s || w->t_delivered > 0) && (!r || w->t_received > 0))
+			break;
+		if (atomic_load(&w->stop) || now > w->deadline)
+			break;
+		bench_sleep_ms(BENCH_WATCH_MS);
+	}
+	bench_db_close(s);
+	bench_db_close(r);
+	return NULL;
+}
+
+void bench_watch_start(struct bench_watch *w, double timeout_s)
+{
+	w->t_delivered = w->t_received = 0;
+	w->delivered = w->received = 0;
+	w->deadline = bench_now() + timeout_s;
+	atomic_store(&w->stop, false);
+	if (pthread_create(&w->thread, NULL, watch_main, w) != 0)
+		bench_die("cannot start the watcher thread");
+}
+
+void bench_watch_join(struct bench_watch *w, bool stop_now)
+{
+	if (stop_now)
+		atomic_store(&w->stop, true);
+	pthread_join(w->thread, NULL);
 }
