@@ -451,6 +451,11 @@ void ctl_cmd_dispatch(struct ctl_client *c, const Coex__CtlRequest *req)
 	case COEX__CTL_REQUEST__CMD_THREAD:
 		ctl_cmd_thread(c, req->thread);
 		break;
+	case COEX__CTL_REQUEST__CMD_LOG:
+	case COEX__CTL_REQUEST__CMD_LOG_VERIFY:
+	case COEX__CTL_REQUEST__CMD_LOG_EXPORT:
+		ctl_cmd_log(c, req);
+		break;
 	case COEX__CTL_REQUEST__CMD_REFER:
 		ctl_cmd_refer(c, req->refer);
 		break;

@@ -89,4 +89,7 @@ void ctl_cmd_list(struct ctl_client *c, const Coex__ListRequest *req);
 void ctl_cmd_show(struct ctl_client *c, const Coex__ShowRequest *req);
 void ctl_cmd_thread(struct ctl_client *c, const Coex__ShowRequest *req);
 
+/* ctl_log.c: coex log, log verify, log export (req->cmd_case says which) */
+void ctl_cmd_log(struct ctl_client *c, const Coex__CtlRequest *req);
+
 #endif

@@ -545,6 +545,21 @@ struct receive_job {
 	size_t receipt_len;
 };
 
+/* An answer to a forwarded proposal names no envelope of ours (the author never saw the
+ * forward): it answers the thread's first message, which this node authored. */
+static int receive_mark_root_answered(struct store *w, struct receive_job *rj)
+{
+	struct store_msg root;
+	int r;
+
+	memset(&root, 0, sizeof(root));
+	if (store_msg_get_by_id(w, rj->net->self->pk, rj->m.thread, &root) != 0)
+		return 0;
+	r = root.dir == STORE_MSG_OUT ? store_msg_set_state(w, root.hash, STORE_MSG_ANSWERED) : 0;
+	store_msg_release(&root);
+	return r;
+}
+
 static int receive_run(struct store *w, struct commit_job *job)
 {
 	struct receive_job *rj = (struct receive_job *)job;
@@ -559,6 +574,8 @@ static int receive_run(struct store *w, struct commit_job *job)
 	if (rj->m.has_reply_to && (r = store_msg_set_state(w, rj->m.reply_to, STORE_MSG_ANSWERED)) != 0 &&
 	    r != ERR_NOTFOUND)
 		return r;
+	if (!rj->m.has_reply_to && rj->m.kind == MESSAGE_KIND_RESPONSE)
+		return receive_mark_root_answered(w, rj);
 	return 0;
 }
 

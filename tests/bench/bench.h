@@ -19,6 +19,7 @@
 enum {
 	BENCH_MAX_CHILDREN = 64,     /* processes the cleanup path knows about */
 	BENCH_PATH_MAX = 512,
+	BENCH_DIR_MAX = 256,         /* a node's data directory: its socket path must fit 107 bytes */
 	BENCH_ID_MAX = 64,           /* a node id (52 characters) and its NUL */
 	BENCH_PROPOSAL_BODY = 1000,  /* bytes of Markdown per proposal: ~1 KiB with the rest */
 	BENCH_CTL_TIMEOUT_MS = 60 * 1000,
@@ -91,7 +92,7 @@ int bench_proc_threads(pid_t pid, struct bench_threads *out);
 
 struct bench_node {
 	char name[32];
-	char dir[BENCH_PATH_MAX];
+	char dir[BENCH_DIR_MAX];
 	char sock[BENCH_PATH_MAX];
 	char db[BENCH_PATH_MAX];
 	char log[BENCH_PATH_MAX];

@@ -3,7 +3,6 @@
  * symmetric work around it, and the disk's durable group-commit rate. */
 #include "bench.h"
 
-#include <math.h>
 #include <sodium.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -23,7 +22,8 @@ struct base_ctx {
 	uint8_t pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES];
 	uint8_t sig[crypto_sign_BYTES];
 	uint8_t box_k[crypto_box_BEFORENMBYTES];
-	uint8_t nonce[crypto_box_NONCEBYTES];
+	uint8_t nonce[crypto_box_NONCEBYTES];      /* a fresh one per seal */
+	uint8_t boxed_nonce[crypto_box_NONCEBYTES]; /* the one boxed was sealed with */
 	uint8_t aead_k[crypto_aead_chacha20poly1305_ietf_KEYBYTES];
 	uint8_t msg[BASE_MSG];
 	uint8_t boxed[BASE_MSG + crypto_box_MACBYTES];
@@ -50,7 +50,8 @@ static int op_box_seal(struct base_ctx *c)
 
 static int op_box_open(struct base_ctx *c)
 {
-	return crypto_box_open_easy_afternm(c->out, c->boxed, sizeof(c->boxed), c->nonce, c->box_k);
+	return crypto_box_open_easy_afternm(c->out, c->boxed, sizeof(c->boxed), c->boxed_nonce,
+					    c->box_k);
 }
 
 static int op_aead(struct base_ctx *c)
@@ -112,7 +113,8 @@ void bench_crypto(const struct bench_sizes *z)
 	crypto_aead_chacha20poly1305_ietf_keygen(c->aead_k);
 	op_sign(c);
 	randombytes_buf(c->nonce, sizeof(c->nonce));
-	crypto_box_easy_afternm(c->boxed, c->msg, BASE_MSG, c->nonce, c->box_k);
+	randombytes_buf(c->boxed_nonce, sizeof(c->boxed_nonce));
+	crypto_box_easy_afternm(c->boxed, c->msg, BASE_MSG, c->boxed_nonce, c->box_k);
 
 	sign = base_rate(c, op_sign, z->crypto_s, "sign");
 	verify = base_rate(c, op_verify, z->crypto_s, "verify");

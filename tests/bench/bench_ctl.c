@@ -92,10 +92,10 @@ static int pconn_open(const char *sock, struct pconn *c)
 	return fcntl(c->fd, F_SETFL, O_NONBLOCK) == 0 ? 0 : -errno;
 }
 
-static void push_fail(struct bench_push *out, const char *fmt, const char *what)
+static void push_fail(struct bench_push *out, const char *prefix, const char *what)
 {
 	if (!out->err[0])
-		snprintf(out->err, sizeof(out->err), fmt, what);
+		snprintf(out->err, sizeof(out->err), "%s%s", prefix, what);
 	out->failed++;
 }
 
@@ -127,9 +127,9 @@ static int pconn_read(struct pconn *c, struct bench_push *out)
 			continue;
 		resp = coex__ctl_response__unpack(NULL, c->need, c->body);
 		if (!resp)
-			push_fail(out, "%s", "malformed response");
+			push_fail(out, "", "malformed response");
 		else if (resp->code != 0)
-			push_fail(out, "propose: %s", resp->error);
+			push_fail(out, "propose: ", resp->error);
 		else
 			out->ok++;
 		if (resp)

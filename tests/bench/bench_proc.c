@@ -324,7 +324,7 @@ long bench_proc_hwm_kib(pid_t pid)
 /* Nanoseconds on CPU of one thread (schedstat's first field). */
 static double thread_cpu(pid_t pid, const char *tid)
 {
-	char path[96];
+	char path[320];
 	unsigned long long ns = 0;
 	FILE *f;
 

@@ -67,10 +67,12 @@ static void fmt_value(char *buf, size_t len, double v)
 {
 	if (isnan(v))
 		snprintf(buf, len, "n/a");
-	else if (fabs(v) >= 1000)
+	else if (fabs(v) >= 1000 || v == floor(v))
 		snprintf(buf, len, "%.0f", v);
 	else if (fabs(v) >= 10)
 		snprintf(buf, len, "%.1f", v);
+	else if (fabs(v) >= 0.1)
+		snprintf(buf, len, "%.2f", v);
 	else
 		snprintf(buf, len, "%.3g", v);
 }
@@ -87,7 +89,7 @@ static void fmt_ratio(char *buf, size_t len, double v, double base, bool wanted)
 
 void report_print(void)
 {
-	double floor = report_get("crypto_floor_per_s"), zmq = report_get("zmq_curve_per_s");
+	double base = report_get("crypto_floor_per_s"), zmq = report_get("zmq_curve_per_s");
 
 	printf("%-52s %12s %-7s %10s %10s\n", "figure", "value", "unit", "/floor", "/zmq");
 	for (size_t i = 0; i < n_figs; i++) {
@@ -99,7 +101,7 @@ void report_print(void)
 			continue;
 		}
 		fmt_value(v, sizeof(v), f->value);
-		fmt_ratio(rf, sizeof(rf), f->value, floor, f->ratios & RATIO_FLOOR);
+		fmt_ratio(rf, sizeof(rf), f->value, base, f->ratios & RATIO_FLOOR);
 		fmt_ratio(rz, sizeof(rz), f->value, zmq, f->ratios & RATIO_ZMQ);
 		printf("%-52s %12s %-7s %10s %10s\n", f->label, v, f->unit, rf, rz);
 	}

@@ -1,0 +1,217 @@
+/* coex-bench: coexd's throughput, latency and backlog side by side with baselines measured
+ * in the same run (libsodium sign/verify and AEAD on one core, SQLite durable group commit,
+ * a ZeroMQ CURVE peer), printed as ratios to them. Never a timed test: machines are noisy,
+ * so only ratios within one run mean anything.
+ *
+ *     coex-bench [--quick] [--json FILE] [--coexd PATH] [--coex PATH] [--perf DIR] [-v]
+ *
+ * COEX_BENCH_SCALE (default 1) multiplies every count and duration. */
+#define _GNU_SOURCE /* realpath */
+#include "bench.h"
+
+#include <libgen.h>
+#include <limits.h>
+#include <math.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statfs.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef COEX_BENCH_BINDIR
+#define COEX_BENCH_BINDIR ""
+#endif
+
+static const char usage[] =
+	"usage: coex-bench [--quick] [--json FILE] [--coexd PATH] [--coex PATH] [--perf DIR] [-v]\n"
+	"\n"
+	"Measures two coexd nodes on 127.0.0.1 (throughput, latency, link scale, log audit,\n"
+	"backlog) and, in the same run, the baselines they are compared with: Ed25519 sign and\n"
+	"verify (the crypto floor), crypto_box and ChaCha20-Poly1305, SQLite durable group commit,\n"
+	"and a ZeroMQ CURVE PUSH/PULL peer. Prints a table of figures with their ratios to the\n"
+	"crypto floor and to ZeroMQ.\n"
+	"\n"
+	"  --quick        reduced throughput, latency and baselines only (well under a minute)\n"
+	"  --json FILE    also write the figures as one JSON object\n"
+	"  --coexd PATH   the daemon to measure (default: the build tree's, beside this program)\n"
+	"  --coex PATH    the CLI (default: likewise)\n"
+	"  --perf DIR     perf record both nodes during the throughput run into DIR\n"
+	"  -v             say what is happening on stderr\n"
+	"\n"
+	"COEX_BENCH_SCALE=F multiplies every count and duration (e.g. 0.1 for a smoke test).\n";
+
+/* Finds name beside this program, one or two levels up, or in the configured build dir. */
+static void default_path(char *out, size_t len, const char *name)
+{
+	char exe[PATH_MAX], dir[PATH_MAX];
+	const char *const rel[] = { "..", ".", "../.." };
+
+	if (realpath("/proc/self/exe", exe)) {
+		snprintf(dir, sizeof(dir), "%s", dirname(exe));
+		for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+			if (snprintf(out, len, "%s/%s/%s", dir, rel[i], name) < (int)len &&
+			    access(out, X_OK) == 0)
+				return;
+		}
+	}
+	snprintf(out, len, "%s/%s", COEX_BENCH_BINDIR, name);
+}
+
+static void parse_args(int argc, char **argv, struct bench_opts *o)
+{
+	const char *scale = getenv("COEX_BENCH_SCALE");
+
+	memset(o, 0, sizeof(*o));
+	o->scale = scale && *scale ? atof(scale) : 1.0;
+	if (!(o->scale > 0) || o->scale > 100)
+		bench_die("COEX_BENCH_SCALE must be a number in (0, 100], not '%s'", scale);
+	default_path(o->coexd, sizeof(o->coexd), "coexd");
+	default_path(o->coex, sizeof(o->coex), "coex");
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		bool has_val = i + 1 < argc;
+
+		if (strcmp(a, "--quick") == 0) {
+			o->quick = true;
+		} else if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
+			o->verbose = true;
+		} else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+			fputs(usage, stdout);
+			exit(0);
+		} else if (strcmp(a, "--json") == 0 && has_val) {
+			o->json_path = argv[++i];
+		} else if (strcmp(a, "--perf") == 0 && has_val) {
+			o->perf_dir = argv[++i];
+		} else if (strcmp(a, "--coexd") == 0 && has_val) {
+			snprintf(o->coexd, sizeof(o->coexd), "%s", argv[++i]);
+		} else if (strcmp(a, "--coex") == 0 && has_val) {
+			snprintf(o->coex, sizeof(o->coex), "%s", argv[++i]);
+		} else {
+			fprintf(stderr, "coex-bench: unknown or incomplete argument '%s'\n\n%s", a, usage);
+			exit(2);
+		}
+	}
+	if (access(o->coexd, X_OK) != 0 || access(o->coex, X_OK) != 0)
+		bench_die("cannot run %s or %s: build them, or give --coexd and --coex", o->coexd, o->coex);
+}
+
+static long scaled(long n, double f, long min)
+{
+	long v = lround((double)n * f);
+
+	return v < min ? min : v;
+}
+
+static void sizes_for(const struct bench_opts *o, struct bench_sizes *z)
+{
+	double f = o->scale;
+
+	z->conns = 32;
+	z->scale_partners = 4;
+	z->throughput_n = scaled(o->quick ? 3000 : 20000, f, 100);
+	z->latency_n = scaled(o->quick ? 300 : 5000, f, 20);
+	z->backlog_n = scaled(20000, f, 200);
+	z->scale_n = scaled(8000, f, 100L * z->scale_partners);
+	z->crypto_s = fmax((o->quick ? 0.3 : 1.0) * f, 0.03);
+	z->sqlite_batches = scaled(o->quick ? 20 : 100, f, 3);
+	z->sqlite_single = scaled(o->quick ? 50 : 300, f, 10);
+	z->zmq_n = scaled(o->quick ? 100000 : 500000, f, 2000);
+}
+
+static const char *fs_name(const char *path)
+{
+	struct statfs s;
+
+	if (statfs(path, &s) != 0)
+		return "?";
+	switch ((unsigned long)s.f_type) {
+	case 0xEF53: return "ext4";
+	case 0x01021994: return "tmpfs (fsync is free: disk figures are not real)";
+	case 0x58465342: return "xfs";
+	case 0x9123683E: return "btrfs";
+	case 0x794c7630: return "overlayfs";
+	default: return "other";
+	}
+}
+
+static void cpu_model(char *out, size_t len)
+{
+	char line[512];
+	FILE *f = fopen("/proc/cpuinfo", "r");
+
+	snprintf(out, len, "?");
+	while (f && fgets(line, sizeof(line), f)) {
+		char *v = strchr(line, ':');
+		if (strncmp(line, "model name", 10) == 0 && v) {
+			v += strspn(v + 1, " ") + 1;
+			v[strcspn(v, "\n")] = 0;
+			snprintf(out, len, "%s", v);
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
+}
+
+static void machine_notes(const struct bench_opts *o)
+{
+	char date[64], model[256], machine[512];
+	time_t now = time(NULL);
+	struct utsname u;
+
+	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+	cpu_model(model, sizeof(model));
+	if (uname(&u) != 0)
+		snprintf(u.release, sizeof(u.release), "?");
+	snprintf(machine, sizeof(machine), "%ld cores (nproc), %s, Linux %s, temp dirs on %s",
+		 sysconf(_SC_NPROCESSORS_ONLN), model, u.release, fs_name(bench_root()));
+	report_note("date", date);
+	report_note("machine", machine);
+	report_note("mode", o->quick ? "quick" : "full");
+	printf("coex-bench %s run, %s\n%s\n\n", o->quick ? "quick" : "full", date, machine);
+	fflush(stdout);
+}
+
+int main(int argc, char **argv)
+{
+	struct bench_opts o;
+	struct bench_sizes z;
+	double t0 = bench_now();
+
+	bench_proc_init();
+	parse_args(argc, argv, &o);
+	bench_set_verbose(o.verbose);
+	if (sodium_init() < 0)
+		bench_die("sodium_init failed");
+	sizes_for(&o, &z);
+	machine_notes(&o);
+
+	bench_log("baselines: crypto");
+	bench_crypto(&z);
+	bench_log("baselines: sqlite");
+	bench_sqlite(&z);
+	bench_log("baselines: zmq");
+	bench_zmq(&z);
+	bench_log("throughput and latency");
+	bench_exchange(&o, &z);
+	if (o.quick) {
+		report_note("skipped", "quick run: link scale (3), log audit (4) and backlog (5) not run");
+	} else {
+		bench_log("link scale");
+		bench_link_scale(&o, &z);
+		bench_log("backlog");
+		bench_backlog(&o, &z);
+	}
+	report_section("run");
+	report_add("run_seconds", "whole run", bench_now() - t0, "s", RATIO_NONE);
+	report_add("scale", "COEX_BENCH_SCALE", o.scale, "", RATIO_NONE);
+
+	report_print();
+	if (o.json_path && report_write_json(o.json_path) != 0)
+		bench_die("cannot write %s", o.json_path);
+	report_free();
+	return 0;
+}
