@@ -26,7 +26,9 @@ for bin in build-fuzz/tests/fuzz_*; do
 	trap 'rm -rf "$work"' EXIT
 	[ -d "$corpus" ] && cp -r "$corpus"/. "$work"/ 2>/dev/null || true
 	"$bin" -max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb=2048 -print_final_stats=0 \
-		"$work" >"$work.log" 2>&1 || { tail -n 40 "$work.log"; echo "fuzz: $name FAILED"; exit 1; }
+		-artifact_prefix="$work.crash-" \
+		"$work" >"$work.log" 2>&1 || { tail -n 40 "$work.log"; mkdir -p fuzz-artifacts; cp "$work".crash-* fuzz-artifacts/ 2>/dev/null;
+		     echo "fuzz: $name FAILED (input saved in fuzz-artifacts/)"; exit 1; }
 	echo "fuzz: $name ok ($(grep -c . "$work.log" >/dev/null; ls "$work" | wc -l) corpus entries)"
 	rm -rf "$work" "$work.log"
 	trap - EXIT

@@ -331,10 +331,39 @@ int audit_finish(struct audit *a)
 		return audit_fail(a, a->v.has_last ? a->v.last.size : 0, "entry %llu: not covered by "
 				  "any signed head", (unsigned long long)(a->v.has_last ? a->v.last.size : 0));
 	if (a->v.heads != h->head_count)
-		return audit_fail(a, n ? n - 1 : 0, "head %llu: the file has %llu heads, the header "
-				  "counts %llu", (unsigned long long)a->v.heads,
-				  (unsigned long long)a->v.heads, (unsigned long long)h->head_count);
+		return audit_fail(a, n ? n - 1 : 0, "heads: the file has %llu signed heads, the "
+				  "header counts %llu", (unsigned long long)a->v.heads,
+				  (unsigned long long)h->head_count);
 	return 0;
+}
+
+int audit_stream(struct audit *a, export_read_fn read, void *arg,
+		 void (*tick)(void *tick_arg, uint64_t offset), void *tick_arg)
+{
+	struct export_reader rd;
+	const uint8_t *rec;
+	size_t len;
+	int r;
+
+	export_reader_init(&rd, read, arg);
+	if ((r = export_reader_magic(&rd)) != 0) {
+		audit_magic_failed(a, r);
+		r = 0;
+		goto out;
+	}
+	while ((r = export_reader_next(&rd, &rec, &len)) == 1) {
+		if ((r = audit_record(a, rec, len)) != 0)
+			goto out; /* found bad (audit_result says), or out of memory */
+		if (tick && rd.records % AUDIT_TICK_RECORDS == 0)
+			tick(tick_arg, rd.offset);
+	}
+	if (r == 0)
+		r = audit_finish(a);
+	else if (r != ERR_NOMEM)
+		r = audit_read_failed(a, r);
+out:
+	export_reader_free(&rd);
+	return r == ERR_NOMEM ? r : 0;
 }
 
 void audit_job_done(struct audit *a, struct log_verify_job *j)

@@ -84,6 +84,14 @@ int audit_read_failed(struct audit *a, int r);
  * 0 or ERR_PROTO. */
 int audit_finish(struct audit *a);
 
+/* Reads a whole file through read(arg) (an export_reader inside) and feeds it: the magic,
+ * every record, then audit_finish, or the reading failure. Every AUDIT_TICK_RECORDS records
+ * tick(tick_arg, bytes read so far) runs (may be NULL), e.g. to hand back finished jobs.
+ * Returns 0 (audit_result says how it went) or ERR_NOMEM. Jobs may still be pending. */
+enum { AUDIT_TICK_RECORDS = 256 };
+int audit_stream(struct audit *a, export_read_fn read, void *arg,
+		 void (*tick)(void *tick_arg, uint64_t offset), void *tick_arg);
+
 /* A job handed to opts.defer is back (run by log_verify_job_run). */
 void audit_job_done(struct audit *a, struct log_verify_job *j);
 /* Jobs handed out and not yet back. */

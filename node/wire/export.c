@@ -83,15 +83,22 @@ static int export_buf_reserve(struct export_buf *b, size_t more)
 	return 0;
 }
 
-int export_put_magic(struct export_buf *b)
+int export_buf_append(struct export_buf *b, const uint8_t *p, size_t n)
 {
 	int r;
 
-	if ((r = export_buf_reserve(b, EXPORT_MAGIC_LEN)) != 0)
+	if (n == 0)
+		return 0;
+	if ((r = export_buf_reserve(b, n)) != 0)
 		return r;
-	memcpy(b->data + b->len, EXPORT_MAGIC, EXPORT_MAGIC_LEN);
-	b->len += EXPORT_MAGIC_LEN;
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
 	return 0;
+}
+
+int export_put_magic(struct export_buf *b)
+{
+	return export_buf_append(b, (const uint8_t *)EXPORT_MAGIC, EXPORT_MAGIC_LEN);
 }
 
 static int export_put_record(struct export_buf *b, const Coex__ExportRecord *m)

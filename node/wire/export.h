@@ -56,6 +56,8 @@ struct export_buf {
 };
 
 void export_buf_free(struct export_buf *b);
+/* Appends n raw bytes (a chunk of a file already framed). Returns 0 or ERR_NOMEM. */
+int export_buf_append(struct export_buf *b, const uint8_t *p, size_t n);
 /* Appends the magic, or one framed record. Return 0 or ERR_NOMEM (ERR_INVAL: a record
  * over EXPORT_RECORD_MAX, a name too long). */
 int export_put_magic(struct export_buf *b);

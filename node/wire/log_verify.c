@@ -26,13 +26,14 @@ void log_verify_resume(struct log_verify *v, const struct merkle_range *range, u
 		v->last = *last;
 }
 
-/* Keeps the failure at (index, order) if it comes before the one kept. */
+/* Keeps the failure of the check ranked order if no earlier check failed: the failure
+ * reported is the one an inline run stops at, however deferred checks were scheduled. */
 static void log_verify_keep(struct log_verify *v, uint64_t index, uint64_t order,
 			    const char *reason)
 {
 	struct log_verify_fail *f = &v->fail;
 
-	if (f->failed && (f->index < index || (f->index == index && f->order < order)))
+	if (f->failed && f->order < order)
 		return;
 	f->failed = true;
 	f->index = index;
@@ -345,8 +346,8 @@ static int log_verify_head_time(struct log_verify *v, const struct tree_head *h)
 		return log_verify_failf(v, head_index(h->size), "head %llu: implausible time "
 					"(before 2020)", k);
 	if (v->opts.max_time_ms && h->time_ms > v->opts.max_time_ms)
-		return log_verify_failf(v, head_index(h->size), "head %llu: dated %llu s after "
-					"the log was exported", k,
+		return log_verify_failf(v, head_index(h->size), "head %llu: dated in the future "
+					"(%llu s after the latest plausible time)", k,
 					(unsigned long long)(h->time_ms - v->opts.max_time_ms) / 1000);
 	if (v->has_last && h->time_ms + v->opts.skew_ms < v->last.time_ms)
 		return log_verify_failf(v, head_index(h->size), "head %llu: dated %llu s before "

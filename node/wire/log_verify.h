@@ -15,8 +15,9 @@
  *
  * The first failure is kept: the entry index it is located at and a reason ("entry 17: leaf
  * does not match head 3's root"). Signature and hash checks may be handed to other threads
- * (opts.defer); the reported failure is still the first by (index, order of the checks), the
- * same as if every check ran inline. Heads and entries are numbered from 0. */
+ * (opts.defer); every check is ranked in the order it comes up, and the failure reported is
+ * the first by that rank, the one a run with every check inline stops at, whatever the
+ * scheduling. Heads and entries are numbered from 0. */
 #ifndef COEX_WIRE_LOG_VERIFY_H
 #define COEX_WIRE_LOG_VERIFY_H
 
@@ -53,7 +54,7 @@ enum log_verify_job_kind {
 struct log_verify_job {
 	enum log_verify_job_kind kind;
 	uint64_t index;                /* entry the failure is located at */
-	uint64_t order;                /* rank among all checks, for ties at one index */
+	uint64_t order;                /* rank among all checks: the first failing one is kept */
 	uint64_t head_no;              /* HEAD: the head's number */
 	uint8_t pk[32];                /* the key that must have signed */
 	struct tree_head head;         /* HEAD */

@@ -105,10 +105,16 @@ struct bench_node {
 void bench_node_init(struct bench_node *n, const struct bench_opts *o, const char *name);
 void bench_node_start(struct bench_node *n);  /* returns once the control socket answers */
 void bench_node_stop(struct bench_node *n);   /* SIGTERM; dies if it does not exit cleanly */
-/* a makes an invite, b joins with it; returns when both see the link up. */
+/* a makes an invite, b joins with it; returns when both see the link up (dies if they do not
+ * within 30 s; the try_ form returns false instead). */
 void bench_node_partner(struct bench_node *a, struct bench_node *b);
+bool bench_node_try_partner(struct bench_node *a, struct bench_node *b);
 /* Waits until n sees its link to peer up (true) or gives up after timeout_s (false). */
 bool bench_node_wait_link(struct bench_node *n, const struct bench_node *peer, double timeout_s);
+/* The node's metrics (Prometheus text, malloc'd), or NULL if it has none. */
+char *bench_node_metrics(struct bench_node *n);
+/* The value of an unlabelled sample `name` in metrics text; NaN if absent. */
+double bench_metric(const char *text, const char *name);
 
 /* ---------------------------------------------------------------- bench_ctl.c */
 
@@ -171,7 +177,8 @@ enum bench_ratio {
 };
 
 void report_section(const char *title);
-/* Adds a figure; a NaN value prints "n/a" and writes JSON null. */
+/* Adds a figure (key and label are copied; unit must be a literal); a NaN value prints "n/a"
+ * and writes JSON null. */
 void report_add(const char *key, const char *label, double value, const char *unit, int ratios);
 void report_note(const char *key, const char *text); /* a string in the JSON, a line in the text */
 double report_get(const char *key);          /* NaN if absent */

@@ -14,7 +14,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-enum { CTL_LEN_PREFIX = 4, CTL_MAX_CONNS = 256, CTL_CONNECT_RETRY_MS = 10 };
+enum { CTL_LEN_PREFIX = 4, CTL_MAX_CONNS = 1000, CTL_CONNECT_RETRY_MS = 10 };
 
 static char proposal_body[BENCH_PROPOSAL_BODY + 1];
 

@@ -32,8 +32,41 @@ static void ex_cpu_read(const struct bench_node *s, const struct bench_node *r, 
 {
 	c->sender = bench_proc_cpu(s->pid);
 	c->receiver = bench_proc_cpu(r->pid);
-	if (bench_proc_threads(s->pid, &c->st) != 0 || bench_proc_threads(r->pid, &c->rt) != 0)
-		memset(&c->st, 0, sizeof(c->st) * 2);
+	if (bench_proc_threads(s->pid, &c->st) != 0)
+		memset(&c->st, 0, sizeof(c->st));
+	if (bench_proc_threads(r->pid, &c->rt) != 0)
+		memset(&c->rt, 0, sizeof(c->rt));
+}
+
+/* Group-commit counters of a node's metrics, if it has them (NaN if not). */
+struct ex_commits {
+	double batches, jobs;
+};
+
+static void ex_commits_read(struct bench_node *n, struct ex_commits *c)
+{
+	char *m = bench_node_metrics(n);
+
+	c->batches = m ? bench_metric(m, "coex_commit_batches_total") : NAN;
+	c->jobs = m ? bench_metric(m, "coex_commit_jobs_total") : NAN;
+	free(m);
+}
+
+static void ex_commits_report(const char *who, const struct ex_commits *a, const struct ex_commits *b,
+			      double wall, double n)
+{
+	char key[64], label[96];
+	double batches = b->batches - a->batches;
+
+	snprintf(key, sizeof(key), "%s_commits_per_s", who);
+	snprintf(label, sizeof(label), "%s group commits/s", who);
+	report_add(key, label, batches / wall, "/s", RATIO_NONE);
+	snprintf(key, sizeof(key), "%s_proposals_per_commit", who);
+	snprintf(label, sizeof(label), "%s proposals per group commit", who);
+	report_add(key, label, n / batches, "", RATIO_NONE);
+	snprintf(key, sizeof(key), "%s_jobs_per_commit", who);
+	snprintf(label, sizeof(label), "%s writes (jobs) per group commit", who);
+	report_add(key, label, (b->jobs - a->jobs) / batches, "", RATIO_NONE);
 }
 
 /* perf record on a node while a measurement runs (--perf DIR); 0 if not asked for. */
@@ -85,6 +118,7 @@ static void ex_throughput(const struct bench_opts *o, const struct bench_sizes *
 	struct bench_push push;
 	struct bench_watch w;
 	struct ex_cpu c0, c1;
+	struct ex_commits sm0, sm1, rm0, rm1;
 	double wall, n = (double)z->throughput_n, cs, cr;
 	pid_t ps, pr;
 
@@ -92,9 +126,13 @@ static void ex_throughput(const struct bench_opts *o, const struct bench_sizes *
 	ex_push_and_drain(s, r, &req, EX_WARMUP, z->conns, &push, &w);
 	ps = ex_perf_start(o, s);
 	pr = ex_perf_start(o, r);
+	ex_commits_read(s, &sm0);
+	ex_commits_read(r, &rm0);
 	ex_cpu_read(s, r, &c0);
 	ex_push_and_drain(s, r, &req, z->throughput_n, z->conns, &push, &w);
 	ex_cpu_read(s, r, &c1);
+	ex_commits_read(s, &sm1);
+	ex_commits_read(r, &rm1);
 	ex_perf_stop(ps);
 	ex_perf_stop(pr);
 	bench_req_free(&req);
@@ -127,6 +165,34 @@ static void ex_throughput(const struct bench_opts *o, const struct bench_sizes *
 	report_add("cpu_utilisation", "both nodes' CPU / wall time / cores",
 		   (c1.sender - c0.sender + c1.receiver - c0.receiver) / wall / report_get("cores"),
 		   "", RATIO_NONE);
+	ex_commits_report("sender", &sm0, &sm1, wall, n);
+	ex_commits_report("receiver", &rm0, &rm1, wall, n);
+}
+
+/* Full run: the same push with fewer and more control connections. The node commits what
+ * arrived while the previous commit ran, so more requests in flight make bigger batches. */
+static void ex_concurrency(const struct bench_sizes *z, struct bench_node *s, struct bench_node *r)
+{
+	static const int conns[] = { 1, 8, 128, 512 };
+	long n = z->throughput_n / 4;
+	struct bench_req req;
+	struct bench_push push;
+	struct bench_watch w;
+
+	report_section("(1b) throughput against requests in flight (control connections)");
+	bench_req_propose(&req, r->id, "bench concurrency");
+	for (size_t i = 0; i < sizeof(conns) / sizeof(conns[0]); i++) {
+		char key[64], label[96];
+		long k = conns[i] == 1 ? n / 8 : n;
+
+		ex_push_and_drain(s, r, &req, k, conns[i], &push, &w);
+		snprintf(key, sizeof(key), "proposals_per_s_c%d", conns[i]);
+		snprintf(label, sizeof(label), "proposals/s, %d connection%s", conns[i],
+			 conns[i] == 1 ? "" : "s");
+		report_add(key, label, (double)k / (w.t_delivered - push.first_s), "/s",
+			   RATIO_FLOOR | RATIO_ZMQ);
+	}
+	bench_req_free(&req);
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -242,6 +308,8 @@ void bench_exchange(const struct bench_opts *o, const struct bench_sizes *z)
 	bench_node_start(&r);
 	bench_node_partner(&s, &r);
 	ex_throughput(o, z, &s, &r);
+	if (!o->quick)
+		ex_concurrency(z, &s, &r);
 	ex_latency(z, &s, &r);
 	if (!o->quick)
 		ex_log_audit(o, &s);

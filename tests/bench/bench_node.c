@@ -3,6 +3,7 @@
 #include "bench.h"
 #include "client.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@ static const char *const node_limits[] = {
 	"outbox_per_partner = 100000000",
 	"reconnect_min_ms = 50",
 	"reconnect_max_ms = 500",
+	"control_clients = 1024",
 };
 
 static void node_set_limits(const struct bench_node *n)
@@ -182,7 +184,7 @@ bool bench_node_wait_link(struct bench_node *n, const struct bench_node *peer, d
 	return true;
 }
 
-void bench_node_partner(struct bench_node *a, struct bench_node *b)
+bool bench_node_try_partner(struct bench_node *a, struct bench_node *b)
 {
 	Coex__CtlRequest req = COEX__CTL_REQUEST__INIT;
 	Coex__InviteRequest ir = COEX__INVITE_REQUEST__INIT;
@@ -203,11 +205,43 @@ void bench_node_partner(struct bench_node *a, struct bench_node *b)
 	req.join = &jr;
 	coex__ctl_response__free_unpacked(node_call(b, &req, "join"), NULL);
 	free(jr.code);
-	if (!bench_node_wait_link(a, b, NODE_LINK_TIMEOUT_S) ||
-	    !bench_node_wait_link(b, a, NODE_LINK_TIMEOUT_S)) {
+	return bench_node_wait_link(a, b, NODE_LINK_TIMEOUT_S) &&
+	       bench_node_wait_link(b, a, NODE_LINK_TIMEOUT_S);
+}
+
+void bench_node_partner(struct bench_node *a, struct bench_node *b)
+{
+	if (!bench_node_try_partner(a, b)) {
 		node_log_tail(a);
 		node_log_tail(b);
 		bench_die("link %s <-> %s did not come up within %d s", a->name, b->name,
 			  NODE_LINK_TIMEOUT_S);
 	}
+}
+
+char *bench_node_metrics(struct bench_node *n)
+{
+	Coex__CtlRequest req = COEX__CTL_REQUEST__INIT;
+	Coex__MetricsRequest mr = COEX__METRICS_REQUEST__INIT;
+	Coex__CtlResponse *resp = NULL;
+	char err[256], *text = NULL;
+
+	req.cmd_case = COEX__CTL_REQUEST__CMD_METRICS;
+	req.metrics = &mr;
+	if (client_call(n->sock, &req, BENCH_CTL_TIMEOUT_MS, &resp, err, sizeof(err)) != 0)
+		return NULL;
+	if (resp->code == 0 && resp->result_case == COEX__CTL_RESPONSE__RESULT_METRICS)
+		text = strdup(resp->metrics);
+	coex__ctl_response__free_unpacked(resp, NULL);
+	return text;
+}
+
+double bench_metric(const char *text, const char *name)
+{
+	size_t len = strlen(name);
+
+	for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+		if (strncmp(p, name, len) == 0 && p[len] == ' ')
+			return strtod(p + len + 1, NULL);
+	return NAN;
 }

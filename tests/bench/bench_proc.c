@@ -111,6 +111,10 @@ static void cleanup_at_exit(void)
 	if (getpid() != owner)
 		return;
 	kill_children();
+	if (root[0] && getenv("COEX_BENCH_KEEP")) {
+		fprintf(stderr, "coex-bench: kept %s (COEX_BENCH_KEEP)\n", root);
+		return;
+	}
 	if (root[0])
 		nftw(root, unlink_one, 16, FTW_DEPTH | FTW_PHYS);
 	root[0] = 0;

@@ -8,15 +8,15 @@
 #include <string.h>
 
 struct figure {
-	const char *key;     /* NULL: a section title in label */
-	const char *label;
-	const char *unit;
+	char *key;           /* NULL: a section title in label */
+	char *label;
+	const char *unit;    /* a string literal */
 	double value;
 	int ratios;
 };
 
 struct note {
-	const char *key;
+	char *key;
 	char *text;
 };
 
@@ -24,6 +24,15 @@ static struct figure *figs;
 static size_t n_figs, cap_figs;
 static struct note *notes;
 static size_t n_notes, cap_notes;
+
+static char *dup(const char *s)
+{
+	char *d = s ? strdup(s) : NULL;
+
+	if (s && !d)
+		bench_die("out of memory");
+	return d;
+}
 
 static void *grow(void *p, size_t *cap, size_t n, size_t size)
 {
@@ -38,21 +47,20 @@ static void *grow(void *p, size_t *cap, size_t n, size_t size)
 void report_section(const char *title)
 {
 	figs = grow(figs, &cap_figs, n_figs, sizeof(*figs));
-	figs[n_figs++] = (struct figure){ .label = title };
+	figs[n_figs++] = (struct figure){ .label = dup(title) };
 }
 
 void report_add(const char *key, const char *label, double value, const char *unit, int ratios)
 {
 	figs = grow(figs, &cap_figs, n_figs, sizeof(*figs));
-	figs[n_figs++] = (struct figure){ key, label, unit, value, ratios };
+	figs[n_figs++] = (struct figure){ dup(key), dup(label), unit, value, ratios };
 }
 
 void report_note(const char *key, const char *text)
 {
 	notes = grow(notes, &cap_notes, n_notes, sizeof(*notes));
-	if (!(notes[n_notes].text = strdup(text)))
-		bench_die("out of memory");
-	notes[n_notes++].key = key;
+	notes[n_notes].key = dup(key);
+	notes[n_notes++].text = dup(text);
 }
 
 double report_get(const char *key)
@@ -157,8 +165,14 @@ int report_write_json(const char *path)
 
 void report_free(void)
 {
-	for (size_t i = 0; i < n_notes; i++)
+	for (size_t i = 0; i < n_notes; i++) {
+		free(notes[i].key);
 		free(notes[i].text);
+	}
+	for (size_t i = 0; i < n_figs; i++) {
+		free(figs[i].key);
+		free(figs[i].label);
+	}
 	free(notes);
 	free(figs);
 	notes = NULL;

@@ -41,19 +41,22 @@ static const char usage[] =
 	"  --perf DIR     perf record both nodes during the throughput run into DIR\n"
 	"  -v             say what is happening on stderr\n"
 	"\n"
-	"COEX_BENCH_SCALE=F multiplies every count and duration (e.g. 0.1 for a smoke test).\n";
+	"COEX_BENCH_SCALE=F multiplies every count and duration (e.g. 0.1 for a smoke test);\n"
+	"COEX_BENCH_CONNS=N sets the control connections of the throughput run (default 32);\n"
+	"COEX_BENCH_KEEP=1 keeps the temp dir (node logs and stores) for a look afterwards.\n";
 
 /* Finds name beside this program, one or two levels up, or in the configured build dir. */
 static void default_path(char *out, size_t len, const char *name)
 {
-	char exe[PATH_MAX], dir[PATH_MAX];
+	char exe[PATH_MAX], dir[PATH_MAX], path[PATH_MAX + 64], real[PATH_MAX];
 	const char *const rel[] = { "..", ".", "../.." };
 
 	if (realpath("/proc/self/exe", exe)) {
 		snprintf(dir, sizeof(dir), "%s", dirname(exe));
 		for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
-			if (snprintf(out, len, "%s/%s/%s", dir, rel[i], name) < (int)len &&
-			    access(out, X_OK) == 0)
+			snprintf(path, sizeof(path), "%s/%s/%s", dir, rel[i], name);
+			if (access(path, X_OK) == 0 && realpath(path, real) &&
+			    snprintf(out, len, "%s", real) < (int)len)
 				return;
 		}
 	}
@@ -109,9 +112,11 @@ static void sizes_for(const struct bench_opts *o, struct bench_sizes *z)
 {
 	double f = o->scale;
 
-	z->conns = 32;
+	z->conns = getenv("COEX_BENCH_CONNS") ? atoi(getenv("COEX_BENCH_CONNS")) : 32;
+	if (z->conns < 1 || z->conns > 1000)
+		bench_die("COEX_BENCH_CONNS must be 1 to 1000");
 	z->scale_partners = 4;
-	z->throughput_n = scaled(o->quick ? 3000 : 20000, f, 100);
+	z->throughput_n = scaled(o->quick ? 5000 : 20000, f, 100);
 	z->latency_n = scaled(o->quick ? 300 : 5000, f, 20);
 	z->backlog_n = scaled(20000, f, 200);
 	z->scale_n = scaled(8000, f, 100L * z->scale_partners);
@@ -156,6 +161,23 @@ static void cpu_model(char *out, size_t len)
 		fclose(f);
 }
 
+/* Microseconds some task spent waiting for a CPU since boot (PSI), or -1. */
+static double cpu_pressure_us(void)
+{
+	char line[256];
+	double total = -1;
+	FILE *f = fopen("/proc/pressure/cpu", "r");
+
+	while (f && fgets(line, sizeof(line), f)) {
+		char *t = strstr(line, "total=");
+		if (strncmp(line, "some", 4) == 0 && t)
+			total = atof(t + 6);
+	}
+	if (f)
+		fclose(f);
+	return total;
+}
+
 static void machine_notes(const struct bench_opts *o)
 {
 	char date[64], model[256], machine[512];
@@ -179,7 +201,7 @@ int main(int argc, char **argv)
 {
 	struct bench_opts o;
 	struct bench_sizes z;
-	double t0 = bench_now();
+	double t0 = bench_now(), psi0 = cpu_pressure_us(), psi1;
 
 	bench_proc_init();
 	parse_args(argc, argv, &o);
@@ -206,6 +228,11 @@ int main(int argc, char **argv)
 		bench_backlog(&o, &z);
 	}
 	report_section("run");
+	psi1 = cpu_pressure_us();
+	/* How noisy the machine was: a busy one stretches every wall-clock figure. */
+	report_add("cpu_pressure_pct", "time some task waited for a CPU (PSI)",
+		   psi0 < 0 || psi1 < 0 ? NAN : (psi1 - psi0) / 1e4 / (bench_now() - t0), "%",
+		   RATIO_NONE);
 	report_add("run_seconds", "whole run", bench_now() - t0, "s", RATIO_NONE);
 	report_add("scale", "COEX_BENCH_SCALE", o.scale, "", RATIO_NONE);
 

@@ -31,7 +31,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			struct hello h;
 			if (flen > max)
 				__builtin_trap();
-			link_frame_decode(f, flen, &lf);
+			if (link_frame_decode(f, flen, &lf) == 0)
+				link_frame_release(&lf);
 			hello_decode(f, flen, &h);
 		}
 		if (r < 0)

@@ -90,15 +90,28 @@ class Node:
         rc, out, err = self.run(*args, **kw)
         return json.loads(out) if json_out else out
 
-    def start(self):
+    def start(self, env=None):
+        """Starts coexd; env: extra environment variables for this run only (e.g. a
+        failpoint or LD_PRELOAD), on top of the test's own environment."""
         check(self.proc is None, "node %s already running" % self.name)
         log = open(self.log_path, "a")
-        env = dict(os.environ)
+        env = dict(os.environ, **(env or {}))
         self.proc = subprocess.Popen([COEXD, "--data", self.dir], stdout=log, stderr=log, env=env)
         log.close()
         wait_for(lambda: self.alive() and self.run("id", check_rc=False)[0] == 0,
                  "%s to answer on its control socket" % self.name)
         return self
+
+    def wait_exit(self, timeout=20.0):
+        """Waits for a node that is expected to die on its own (a failpoint); returns its
+        exit status (negative: the signal) and forgets the process."""
+        check(self.proc is not None, "node %s is not running" % self.name)
+        try:
+            rc = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise Failure("coexd %s still running after %.0f s" % (self.name, timeout))
+        self.proc = None
+        return rc
 
     def alive(self):
         if self.proc is None or self.proc.poll() is not None:
@@ -201,3 +214,26 @@ def main(tests):
             w.close()
     print("%d passed, %d failed" % (passed, failed))
     sys.exit(1 if failed else 0)
+
+
+def long_mode():
+    """Full counts: `--long` on the command line or COEX_LONG=1 (the default run stays short
+    enough for CI)."""
+    return "--long" in sys.argv[1:] or os.environ.get("COEX_LONG", "") not in ("", "0")
+
+
+def has_failpoints():
+    """Whether coexd was built with -DCOEX_FAILPOINTS=ON (it then carries the failpoint log
+    line)."""
+    try:
+        with open(COEXD, "rb") as f:
+            return b"msg=failpoint" in f.read()
+    except OSError:
+        return False
+
+
+def skip_all(why):
+    """Skips a whole test file with a clear reason, as a passing run with nothing to run."""
+    print("skip: %s" % why)
+    print("0 passed, 0 failed")
+    sys.exit(0)

@@ -581,6 +581,7 @@ static void test_upgrade_from_v2(void **state)
 	struct store_invite igot;
 	struct store_msg m, mgot;
 	struct store_head h;
+	struct store_log_mark mark;
 	uint8_t zero[IDENTITY_PK_LEN] = {0}, env[3] = {1, 2, 3};
 	uint64_t index = 99;
 
@@ -610,6 +611,7 @@ static void test_upgrade_from_v2(void **state)
 	assert_int_equal(atoi(buf), STORE_SCHEMA_VERSION);
 
 	assert_int_equal(store_open(path, &s), 0); /* nothing left to migrate */
+	assert_int_equal(store_log_mark_get(s, &mark), ERR_NOTFOUND); /* 5: log_checked */
 	assert_int_equal(store_msg_get(s, m.hash, &mgot), 0);
 	assert_memory_equal(mgot.envelope, env, sizeof(env));
 	store_msg_release(&mgot);
@@ -656,6 +658,38 @@ static void test_failed_migration_rolls_back(void **state)
 	assert_int_equal(atoi(buf), 1);
 }
 
+/* Migration 5: the log's verified mark, one row, replaced whole. */
+static void test_log_mark(void **state)
+{
+	struct fixture *f = *state;
+	struct store_log_mark m, got;
+
+	assert_int_equal(store_log_mark_get(f->s, &got), ERR_NOTFOUND);
+	memset(&m, 0, sizeof(m));
+	m.head_seq = 7;
+	m.heads = 6;
+	m.size = 5;
+	m.n_range = 2;
+	memset(m.range[0], 1, 32);
+	memset(m.range[1], 2, 32);
+	m.checked_ms = 1234;
+	assert_int_equal(store_log_mark_set(f->s, &m), 0);
+	assert_int_equal(store_log_mark_get(f->s, &got), 0);
+	assert_memory_equal(&got, &m, sizeof(m));
+	m.size = 0;
+	m.n_range = 0;
+	assert_int_equal(store_log_mark_set(f->s, &m), 0);
+	assert_int_equal(store_log_mark_get(f->s, &got), 0);
+	assert_int_equal(got.size, 0);
+	assert_int_equal(got.n_range, 0);
+	m.n_range = 65;
+	assert_int_equal(store_log_mark_set(f->s, &m), ERR_INVAL);
+	store_close(f->s);
+	assert_int_equal(store_open(f->path, &f->s), 0);
+	assert_int_equal(store_log_mark_get(f->s, &got), 0);
+	assert_int_equal(got.head_seq, 7);
+}
+
 static void test_newer_schema_refused(void **state)
 {
 	struct fixture *f = *state;
@@ -698,6 +732,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_failed_migration_rolls_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_migration_3_rolls_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_log_mark, setup, teardown),
 	};
 
 	if (sodium_init() < 0)

@@ -70,6 +70,7 @@ extern const struct cli_cmd cmd_node_cmds[];
 extern const struct cli_cmd cmd_partner_cmds[];
 extern const struct cli_cmd cmd_msg_cmds[];
 extern const struct cli_cmd cmd_refer_cmds[];
+extern const struct cli_cmd cmd_log_cmds[];
 
 /* The value of the command's option name ("--ttl"): NULL if not given, "" for a flag given.
  * For a repeated or many-valued option, its first value. */

@@ -20,6 +20,7 @@ static const struct cli_cmd *const cmd_tables[] = {
 	cmd_partner_cmds,
 	cmd_msg_cmds,
 	cmd_refer_cmds,
+	cmd_log_cmds,
 };
 #define CMD_TABLES (sizeof cmd_tables / sizeof cmd_tables[0])
 

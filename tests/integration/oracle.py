@@ -1,0 +1,144 @@
+"""The delivery oracle shared by the hostile-world tests (failpoints, full disk, skewed clocks).
+
+A Ledger records every CLI call that may queue a message, keyed by a unique title:
+  ok             the CLI printed an id: the message is durably queued and must arrive once;
+  failed         the node was never reached, or refused the call with a definite error
+                 (e.g. "storage full"): nothing may arrive;
+  indeterminate  the call broke mid-way (the node died under it): it may arrive, at most once.
+check_exactly_once() then reads the receiver's store read-only (messages.dir = 1, by title)
+and asserts exactly that.
+"""
+import os
+import sqlite3
+import subprocess
+import threading
+
+import harness
+from harness import check, wait_for
+
+NOT_REACHED = "cannot reach coexd"
+
+
+class Ledger:
+    def __init__(self, definite=(NOT_REACHED,)):
+        self.lock = threading.Lock()
+        self.definite = definite  # stderr markers of a call that certainly queued nothing
+        self.ok = {}              # title -> id
+        self.failed = {}          # title -> stderr
+        self.indeterminate = set()
+
+    def record(self, title, rc, out, err):
+        with self.lock:
+            self.failed.pop(title, None)
+            if rc == 0:
+                self.ok[title] = out.strip().splitlines()[-1]
+                self.indeterminate.discard(title)
+            elif title in self.ok or title in self.indeterminate:
+                pass  # a retry of something already queued (or maybe queued) says no more
+            elif any(m in err for m in self.definite):
+                self.failed[title] = err.strip()
+            else:
+                self.indeterminate.add(title)
+
+    def run(self, node, *args, title, timeout=60):
+        """Runs one CLI call for `title` and records its outcome; returns (rc, out, err)."""
+        try:
+            p = subprocess.run([harness.COEX, "--data", node.dir] + list(args),
+                               capture_output=True, text=True, timeout=timeout)
+            rc, out, err = p.returncode, p.stdout, p.stderr
+        except subprocess.TimeoutExpired:
+            rc, out, err = -1, "", "timed out"
+        self.record(title, rc, out, err)
+        return rc, out, err
+
+    def propose(self, node, to, title, *extra, timeout=60):
+        return self.run(node, "propose", "--to", to, "--title", title, *extra, title=title,
+                        timeout=timeout)
+
+    def summary(self):
+        return "%d ok, %d failed, %d indeterminate" % (len(self.ok), len(self.failed),
+                                                       len(self.indeterminate))
+
+
+class Pusher(threading.Thread):
+    """Proposes titles[i] from node to `to`, one after another, until done or stopped."""
+
+    def __init__(self, ledger, node, to, titles, extra=()):
+        super().__init__(daemon=True)
+        self.ledger, self.node, self.to, self.titles, self.extra = ledger, node, to, titles, extra
+        self.stop = threading.Event()
+        self.done = 0
+
+    def run(self):
+        for t in self.titles:
+            if self.stop.is_set():
+                return
+            self.ledger.propose(self.node, self.to, t, *self.extra)
+            self.done += 1
+
+
+def db_query(node, sql, args=()):
+    """A read-only query on a node's store (the daemon may be running: WAL readers are fine)."""
+    con = sqlite3.connect("file:%s?mode=ro" % os.path.join(node.dir, "coex.db"), uri=True,
+                          timeout=10)
+    try:
+        return con.execute(sql, args).fetchall()
+    finally:
+        con.close()
+
+
+def delivered_counts(node):
+    """title -> how many received messages (dir = 1) carry it, at node."""
+    counts = {}
+    for (t,) in db_query(node, "SELECT title FROM messages WHERE dir = 1"):
+        counts[t] = counts.get(t, 0) + 1
+    return counts
+
+
+def outbox_states(node):
+    return {m["id"]: m["state"] for m in node.cli("outbox", json_out=True)}
+
+
+def wait_all_delivered(sender, ids, timeout=120, what="every accepted message to be receipted"):
+    ids = list(ids)
+
+    def done():
+        states = outbox_states(sender)
+        left = [i for i in ids if states.get(i) not in ("delivered", "answered")]
+        return not left or (False, len(left), [states.get(i) for i in left[:3]])
+    wait_for(lambda: done() is True, what, timeout=timeout, interval=0.25)
+
+
+def check_exactly_once(ledger, receiver, only=None):
+    """Asserts the oracle on receiver's store; `only` limits it to titles with that prefix."""
+    counts = delivered_counts(receiver)
+    if only is not None:
+        counts = {t: c for t, c in counts.items() if t.startswith(only)}
+    dup = sorted(t for t, c in counts.items() if c > 1)
+    check(not dup, "delivered more than once: %r" % dup[:10])
+    missing = sorted(t for t in ledger.ok if t not in counts and (only is None or t.startswith(only)))
+    check(not missing, "accepted but never delivered: %r" % missing[:10])
+    never = sorted(t for t in counts if t not in ledger.ok and t not in ledger.indeterminate)
+    check(not never, "delivered but never (successfully or indeterminately) sent: %r" % never[:10])
+    return counts
+
+
+def has_log_verb(node):
+    rc, out, err = node.run("--help", check_rc=False)
+    return any(l.split()[:1] == ["log"] or l.strip().startswith("log ") for l in (out + err).splitlines())
+
+
+def log_verify(node):
+    """Runs 'coex log verify' if this build has it; fails on a non-zero exit. Returns whether it
+    ran."""
+    if not has_log_verb(node):
+        return False
+    rc, out, err = node.run("log", "verify", check_rc=False)
+    check(rc == 0, "coex log verify at %s failed (%d): %s %s" % (node.name, rc, out, err))
+    return True
+
+
+def integrity_check(node):
+    """SQLite's own consistency check of a node's store, read-only."""
+    rows = db_query(node, "PRAGMA integrity_check")
+    check(rows == [("ok",)], "%s: the store is corrupted: %r" % (node.name, rows[:5]))
