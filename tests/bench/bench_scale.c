@@ -99,7 +99,7 @@ void bench_link_scale(const struct bench_opts *o, const struct bench_sizes *z)
 	for (int i = 0; i < k; i++) {
 		if (!bench_node_try_partner(&hub, &ps[i])) {
 			/* best effort: say so and go on with the rest of the run */
-			snprintf(note, sizeof(note), "not measured: the link hub <-> %s did not come up "
+			snprintf(note, sizeof(note), "not measured: the link hub <-> %.31s did not come up "
 				 "within 30 s (COEX_BENCH_KEEP=1 keeps the node logs)", ps[i].name);
 			report_section("(3) link scale (reduced): one hub sending to K partners at once");
 			report_add("scale_proposals_per_s", "proposals/s, all partners", NAN, "/s",

@@ -500,6 +500,13 @@ class DbView:
         return bool(self.query("SELECT 1 FROM messages WHERE hash = ?", (env_hash,)))
 
 
+def proc_cpu_seconds(pid):
+    """User + system CPU time a process used so far, in seconds."""
+    with open("/proc/%d/stat" % pid) as f:
+        rest = f.read().rsplit(")", 1)[1].split()
+    return (int(rest[11]) + int(rest[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def proc_stats(pid):
     """(VmRSS in KiB, open descriptors) of a process."""
     rss = 0

@@ -1,0 +1,77 @@
+/* Shared by the exchange's files only (exchange.c, exchange_send.c, exchange_recv.c). */
+#ifndef COEX_NET_EXCHANGE_INTERNAL_H
+#define COEX_NET_EXCHANGE_INTERNAL_H
+
+#include "net/commit.h"
+#include "net/net_internal.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+enum {
+	EXCHANGE_WINDOW = 512,          /* messages in flight per link */
+	EXCHANGE_RESEND_MS = 10000,     /* a receipt later than this restarts the window */
+	EXCHANGE_INFLIGHT_IN = 4096,    /* inbound messages awaiting commit, per node */
+};
+
+struct exchange_inflight {
+	uint64_t seq;
+	uint8_t hash[32];
+	uint64_t sent_ms;
+	bool receipted;                 /* receipt being committed */
+};
+
+/* Per-partner sending state. */
+struct exchange_peer {
+	struct exchange_inflight *win;  /* ring of EXCHANGE_WINDOW */
+	size_t head, count;
+	uint64_t cursor;                /* highest outbox seq sent on the current link */
+	bool pumping, exhausted;
+	uint8_t head_root[32];          /* the partner's last verified tree head */
+	uint64_t head_size;
+	uint8_t head_sig[64];
+};
+
+enum { EXCHANGE_STRANGER_KEYS = 64, EXCHANGE_RELAYS_MAX = 4096 };
+
+struct exchange_key {
+	uint8_t pk[32];
+	uint8_t key[32];
+	bool used;
+};
+
+struct exchange_relay {
+	uint8_t origin[32], forwardee[32];
+};
+
+struct exchange {
+	struct net *net;
+	struct exchange_key strangers[EXCHANGE_STRANGER_KEYS]; /* box keys for non-partners */
+	size_t next_stranger;
+	struct exchange_relay *relays;
+	size_t n_relays;
+	/* (author, id) of inbound messages whose commit is in flight: a hash set by BLAKE2b. */
+	uint8_t (*pending)[32];
+	size_t n_pending;
+	struct log_ratelimit rl;
+};
+
+struct net_wait {
+	net_queued_cb done;
+	void *arg;
+};
+
+
+uint64_t ex_now(struct net *n);
+struct exchange_peer *exchange_peer_get(struct peer *p);
+/* The box key with partner p, computed once. Returns 0 or ERR_CRYPTO. */
+int exchange_box_key(struct net *n, struct peer *p);
+/* The box key with any node (partners' kept with them, others' in a small cache). */
+int exchange_key_for(struct net *n, const uint8_t pk[32], const uint8_t **key);
+bool exchange_relay_allowed(struct exchange *ex, const uint8_t origin[32], const uint8_t forwardee[32]);
+/* Sends what the partner's outbox holds, within the window, while its link is up. */
+void exchange_pump(struct net *n, struct peer *p);
+/* Counts and logs (rate-limited) a refused message. */
+void exchange_drop(struct net *n, struct link *l, const char *reason);
+
+#endif

@@ -1,0 +1,465 @@
+/* The exchange, sending side: the outbox window, queueing new messages, receipts in. */
+
+#include "crypto/merkle.h"
+#include "lib/err.h"
+#include "lib/failpoint.h"
+#include "net/exchange_internal.h"
+#include "net/net_internal.h"
+#include "store/store.h"
+#include "store/store_msg.h"
+#include "wire/body_info.h"
+#include "wire/card.h"
+#include "wire/log_entry.h"
+#include "wire/message.h"
+#include "wire/receipt.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------ sending */
+
+
+struct exchange_scan {
+	uint64_t seqs[EXCHANGE_WINDOW];
+	uint8_t hashes[EXCHANGE_WINDOW][32];
+	size_t n;
+};
+
+static int exchange_scan_one(void *arg, uint64_t seq, const uint8_t hash[32])
+{
+	struct exchange_scan *sc = arg;
+
+	sc->seqs[sc->n] = seq;
+	memcpy(sc->hashes[sc->n], hash, 32);
+	sc->n++;
+	return 0;
+}
+
+/* Expired messages are marked so and leave the outbox; they are never sent. */
+struct expire_job {
+	struct commit_job job;
+	uint8_t hash[32];
+};
+
+static int expire_run(struct store *w, struct commit_job *job)
+{
+	struct expire_job *e = (struct expire_job *)job;
+	int r;
+
+	if ((r = store_msg_set_state(w, e->hash, STORE_MSG_EXPIRED)) != 0)
+		return r;
+	return store_outbox_remove(w, e->hash);
+}
+
+static void expire_done(struct commit_job *job)
+{
+	free(job);
+}
+
+static void exchange_expire(struct net *n, const uint8_t hash[32])
+{
+	struct expire_job *e = calloc(1, sizeof(*e));
+
+	if (!e)
+		return;
+	memcpy(e->hash, hash, 32);
+	e->job.run = expire_run;
+	e->job.done = expire_done;
+	commit_submit(n->commit, &e->job);
+}
+
+/* Sends one outbox entry; returns 1 if it went into the window. */
+static int exchange_send_one(struct net *n, struct peer *p, uint64_t seq, const uint8_t hash[32])
+{
+	struct exchange_peer *xp = p->xp;
+	struct store_msg m;
+	struct exchange_inflight *slot;
+	int sent = 0;
+
+	memset(&m, 0, sizeof(m));
+	if (store_msg_get(n->store, hash, &m) != 0)
+		return 0;
+	if (m.expires_ms && (uint64_t)m.expires_ms <= net_wall_ms()) {
+		exchange_expire(n, hash);
+		store_msg_release(&m);
+		return 0;
+	}
+	failpoint("send.before");
+	if (link_send_envelope(p->link, m.envelope, m.envelope_len) == 0) {
+		failpoint("send.after");
+		slot = &xp->win[(xp->head + xp->count) % EXCHANGE_WINDOW];
+		slot->seq = seq;
+		memcpy(slot->hash, hash, 32);
+		slot->sent_ms = ex_now(n);
+		slot->receipted = false;
+		xp->count++;
+		sent = 1;
+	}
+	store_msg_release(&m);
+	return sent;
+}
+
+void exchange_pump(struct net *n, struct peer *p)
+{
+	struct exchange_peer *xp = exchange_peer_get(p);
+	struct exchange_scan *sc;
+
+	if (!xp || !p->link || p->link->state != LINK_UP || xp->pumping)
+		return;
+	if (xp->count >= EXCHANGE_WINDOW || xp->exhausted)
+		return;
+	if (!(sc = malloc(sizeof(*sc))))
+		return;
+	xp->pumping = true;
+	sc->n = 0;
+	if (store_outbox_scan(n->store, p->pk, xp->cursor, EXCHANGE_WINDOW - xp->count,
+			      exchange_scan_one, sc) == 0) {
+		xp->exhausted = sc->n == 0;
+		for (size_t i = 0; i < sc->n && p->link && p->link->state == LINK_UP; i++) {
+			xp->cursor = sc->seqs[i];
+			exchange_send_one(n, p, sc->seqs[i], sc->hashes[i]);
+		}
+	}
+	free(sc);
+	xp->pumping = false;
+}
+
+/* Forgets the window: the next pump starts over from the oldest outbox entry. */
+static void exchange_restart(struct peer *p)
+{
+	if (!p->xp)
+		return;
+	p->xp->head = p->xp->count = 0;
+	p->xp->cursor = 0;
+	p->xp->exhausted = false;
+}
+
+void exchange_peer_up(struct net *n, struct peer *p)
+{
+	exchange_restart(p);
+	exchange_pump(n, p);
+}
+
+void exchange_peer_down(struct net *n, struct peer *p)
+{
+	(void)n;
+	exchange_restart(p);
+}
+
+void exchange_tick(struct net *n, uint64_t now)
+{
+	for (struct peer *p = n->peers; p; p = p->next) {
+		struct exchange_peer *xp = p->xp;
+		if (!p->link || p->link->state != LINK_UP)
+			continue;
+		if (xp && xp->count > 0 && !xp->win[xp->head].receipted &&
+		    now - xp->win[xp->head].sent_ms >= EXCHANGE_RESEND_MS) {
+			exchange_restart(p);
+		}
+		exchange_pump(n, p);
+	}
+}
+
+/* ------------------------------------------------------------------ queueing */
+
+struct queue_job {
+	struct commit_job job;
+	struct net *net;
+	struct net_wait *wait;
+	struct store_msg m;             /* envelope owned by the job */
+	uint8_t peer[32];
+	uint8_t *entry;
+	size_t entry_len;
+};
+
+static int queue_run(struct store *w, struct commit_job *job)
+{
+	struct queue_job *q = (struct queue_job *)job;
+	int r;
+
+	if ((r = store_log_append(w, q->entry, q->entry_len, &q->m.log_index)) != 0)
+		return r;
+	failpoint("log.append.mid");
+	if ((r = store_msg_insert(w, &q->m)) != 0)
+		return r;
+	if (q->m.has_reply_to && (r = store_msg_set_state(w, q->m.reply_to, STORE_MSG_ANSWERED)) != 0 &&
+	    r != ERR_NOTFOUND)
+		return r;
+	return store_outbox_add(w, q->m.hash, q->peer, NULL);
+}
+
+static void queue_done(struct commit_job *job)
+{
+	struct queue_job *q = (struct queue_job *)job;
+	struct net *n = q->net;
+	struct peer *p;
+
+	if (job->err == 0)
+		n->metrics.messages_queued++;
+	if (q->wait->done)
+		q->wait->done(q->wait->arg, job->err, q->m.hash);
+	if (job->err == 0 && (p = net_peer_by_pk(n, q->peer)) && p->xp)
+		p->xp->exhausted = false;
+	if (job->err == 0 && (p = net_peer_by_pk(n, q->peer)))
+		exchange_pump(n, p);
+	free(q->wait);
+	free(q->m.envelope);
+	free(q->m.signed_msg);
+	free(q->entry);
+	free(q);
+}
+
+static int queue_entry(struct net *n, struct queue_job *q, const struct message_meta *meta)
+{
+	struct log_entry e;
+
+	memset(&e, 0, sizeof(e));
+	e.type = LOG_ENTRY_SENT;
+	e.time_ms = net_wall_ms();
+	memcpy(e.peer, q->peer, 32);
+	e.has_message = true;
+	memcpy(e.envelope_hash, q->m.hash, 32);
+	memcpy(e.message_id, meta->id, 16);
+	memcpy(e.author, n->self->pk, 32);
+	return log_entry_encode(&e, &q->entry, &q->entry_len);
+}
+
+static void queue_fill(struct queue_job *q, const struct message_meta *meta, const char *title)
+{
+	struct store_msg *m = &q->m;
+
+	memcpy(m->id, meta->id, 16);
+	memcpy(m->author, meta->author, 32);
+	memcpy(m->recipient, meta->recipient, 32);
+	memcpy(m->peer, q->peer, 32);
+	m->dir = STORE_MSG_OUT;
+	m->kind = (int)meta->kind;
+	m->state = STORE_MSG_QUEUED;
+	m->created_ms = (int64_t)meta->created_ms;
+	m->expires_ms = (int64_t)meta->expires_ms;
+	m->stored_ms = (int64_t)net_wall_ms();
+	/* The first message of a thread names it: stored with its own id as the thread. */
+	m->has_thread = true;
+	memcpy(m->thread, meta->has_thread ? meta->thread : meta->id, 16);
+	m->has_reply_to = meta->has_reply_to;
+	memcpy(m->reply_to, meta->reply_to, 32);
+	snprintf(m->title, sizeof(m->title), "%s", title ? title : "");
+}
+
+int net_message_queue_via(struct net *n, const uint8_t to[32], const uint8_t via[32],
+			  const uint8_t *body, size_t len, const char *title, net_queued_cb done,
+			  void *arg, struct net_wait **wait_out)
+{
+	struct message_meta meta;
+	struct queue_job *q = NULL;
+	const uint8_t *key;
+	int r;
+
+	if (!net_peer_by_pk(n, via))
+		return ERR_NOTFOUND;
+	if ((r = message_body_meta(body, len, &meta)) != 0)
+		return r;
+	if (memcmp(meta.recipient, to, 32) != 0)
+		return ERR_INVAL;
+	if ((r = exchange_key_for(n, to, &key)) != 0)
+		return r;
+	r = ERR_NOMEM;
+	if (!(q = calloc(1, sizeof(*q))) || !(q->wait = calloc(1, sizeof(*q->wait))))
+		goto fail;
+	memcpy(q->peer, via, 32);
+	if ((r = message_seal(n->self, key, body, len, 0, n->cfg.message_bytes,
+			      &q->m.envelope, &q->m.envelope_len, q->m.hash, &q->m.signed_msg,
+			      &q->m.signed_len)) != 0)
+		goto fail;
+	if ((r = queue_entry(n, q, &meta)) != 0)
+		goto fail;
+	queue_fill(q, &meta, title);
+	q->net = n;
+	q->wait->done = done;
+	q->wait->arg = arg;
+	q->job.run = queue_run;
+	q->job.done = queue_done;
+	*wait_out = q->wait;
+	commit_submit(n->commit, &q->job);
+	return 0;
+fail:
+	if (q) {
+		free(q->wait);
+		free(q->m.envelope);
+		free(q->m.signed_msg);
+		free(q->entry);
+	}
+	free(q);
+	return r;
+}
+
+int net_message_queue(struct net *n, const uint8_t to[32], const uint8_t *body, size_t len,
+		      const char *title, net_queued_cb done, void *arg, struct net_wait **wait_out)
+{
+	return net_message_queue_via(n, to, to, body, len, title, done, arg, wait_out);
+}
+
+void net_wait_abandon(struct net_wait *w)
+{
+	if (w)
+		w->done = NULL;
+}
+
+void net_attach_commit(struct net *n, struct commit *c)
+{
+	n->commit = c;
+}
+
+/* ------------------------------------------------------------------ receipts */
+
+struct receipt_job {
+	struct commit_job job;
+	struct net *net;
+	uint8_t peer[32];
+	uint8_t hash[32];
+	uint8_t *data;
+	size_t len;
+	uint8_t *entry;
+	size_t entry_len;
+};
+
+static int receipt_run(struct store *w, struct commit_job *job)
+{
+	struct receipt_job *rj = (struct receipt_job *)job;
+	struct store_msg m;
+	uint64_t index;
+	int r;
+
+	memset(&m, 0, sizeof(m));
+	if ((r = store_msg_get(w, rj->hash, &m)) != 0)
+		return r;
+	r = m.state == STORE_MSG_DELIVERED || m.state == STORE_MSG_ANSWERED ? 1 : 0;
+	store_msg_release(&m);
+	if (r == 1) { /* a late duplicate receipt: only make sure the outbox entry is gone */
+		r = store_outbox_remove(w, rj->hash);
+		return r == ERR_NOTFOUND ? 0 : r;
+	}
+	if ((r = store_log_append(w, rj->entry, rj->entry_len, &index)) != 0 ||
+	    (r = store_msg_set_receipt(w, rj->hash, rj->data, rj->len)) != 0 ||
+	    (r = store_msg_set_state(w, rj->hash, STORE_MSG_DELIVERED)) != 0)
+		return r;
+	r = store_outbox_remove(w, rj->hash);
+	return r == ERR_NOTFOUND ? 0 : r;
+}
+
+static void receipt_done(struct commit_job *job)
+{
+	struct receipt_job *rj = (struct receipt_job *)job;
+	struct net *n = rj->net;
+	struct peer *p = net_peer_by_pk(n, rj->peer);
+	struct exchange_peer *xp = p ? p->xp : NULL;
+
+	if (job->err == 0)
+		n->metrics.receipts_received++;
+	if (xp) {
+		/* Slide the window past every receipted entry at its head. */
+		for (size_t i = 0; i < xp->count; i++) {
+			struct exchange_inflight *s = &xp->win[(xp->head + i) % EXCHANGE_WINDOW];
+			if (memcmp(s->hash, rj->hash, 32) == 0 && job->err == 0)
+				s->receipted = true;
+		}
+		while (xp->count > 0 && xp->win[xp->head].receipted) {
+			xp->head = (xp->head + 1) % EXCHANGE_WINDOW;
+			xp->count--;
+		}
+		exchange_pump(n, p);
+	}
+	free(rj->data);
+	free(rj->entry);
+	free(rj);
+}
+
+/* Verifies a receipt; one signature check per distinct tree head of the partner. */
+static int exchange_receipt_check(struct net *n, struct peer *p, const struct receipt *rc)
+{
+	struct exchange_peer *xp = exchange_peer_get(p);
+	struct receipt copy = *rc;
+	int r;
+
+	(void)n;
+	if (xp && xp->head_size == rc->head.size && memcmp(xp->head_root, rc->head.root, 32) == 0 &&
+	    memcmp(xp->head_sig, rc->head.signature, 64) == 0) {
+		uint8_t leaf[32];
+		struct log_entry e;
+		if ((r = log_entry_decode(rc->entry, rc->entry_len, &e)) != 0)
+			return r;
+		r = e.type == LOG_ENTRY_RECEIVED && memcmp(e.envelope_hash, rc->envelope_hash, 32) == 0
+			    ? 0 : ERR_PROTO;
+		log_entry_release(&e);
+		if (r != 0)
+			return r;
+		merkle_leaf_hash(rc->entry, rc->entry_len, leaf);
+		return merkle_verify_inclusion(rc->log_index, rc->head.size, leaf,
+					       (const uint8_t (*)[32])rc->proof, rc->n_proof,
+					       rc->head.root);
+	}
+	if ((r = receipt_verify(&copy, p->pk, rc->envelope_hash)) != 0)
+		return r;
+	if (xp) {
+		xp->head_size = rc->head.size;
+		memcpy(xp->head_root, rc->head.root, 32);
+		memcpy(xp->head_sig, rc->head.signature, 64);
+	}
+	return 0;
+}
+
+static int receipt_entry(struct net *n, struct receipt_job *rj, const uint8_t *data, size_t len)
+{
+	struct log_entry e;
+
+	memset(&e, 0, sizeof(e));
+	e.type = LOG_ENTRY_RECEIPT;
+	e.time_ms = net_wall_ms();
+	memcpy(e.peer, rj->peer, 32);
+	e.has_message = true;
+	memcpy(e.envelope_hash, rj->hash, 32);
+	memcpy(e.author, n->self->pk, 32);
+	e.receipt = data;
+	e.receipt_len = len;
+	return log_entry_encode(&e, &rj->entry, &rj->entry_len);
+}
+
+void exchange_on_receipt(struct net *n, struct link *l, const uint8_t *data, size_t len)
+{
+	struct receipt rc;
+	struct receipt_job *rj;
+	struct peer *p = l->peer;
+
+	if (!p || receipt_decode(data, len, &rc) != 0) {
+		exchange_drop(n, l, "bad_receipt");
+		return;
+	}
+	if (exchange_receipt_check(n, p, &rc) != 0) {
+		exchange_drop(n, l, "receipt_not_verified");
+		receipt_release(&rc);
+		return;
+	}
+	if (!(rj = calloc(1, sizeof(*rj))) || !(rj->data = malloc(len))) {
+		free(rj);
+		receipt_release(&rc);
+		return;
+	}
+	witness_on_head(n, p, &rc.head, true); /* its signature was checked with the receipt */
+	rj->net = n;
+	memcpy(rj->peer, p->pk, 32);
+	memcpy(rj->hash, rc.envelope_hash, 32);
+	memcpy(rj->data, data, len);
+	rj->len = len;
+	receipt_release(&rc);
+	if (receipt_entry(n, rj, data, len) != 0) {
+		free(rj->data);
+		free(rj);
+		return;
+	}
+	rj->job.run = receipt_run;
+	rj->job.done = receipt_done;
+	commit_submit(n->commit, &rj->job);
+}
+
