@@ -37,6 +37,9 @@ int main(int argc, char **argv)
 		snprintf(home_dir, sizeof(home_dir), "%s/.coex", home ? home : ".");
 		dir = home_dir;
 	}
+	/* libsodium's user-space generator (seeded by the kernel) instead of a getrandom() call
+	 * for every nonce and id: the hot path seals one message each. */
+	randombytes_set_implementation(&randombytes_internal_implementation);
 	if (sodium_init() < 0) {
 		fprintf(stderr, "coexd: libsodium failed to initialize\n");
 		return 1;

@@ -184,7 +184,8 @@ static int audit_fail(struct audit *a, uint64_t index, const char *fmt, ...)
 static int audit_header(struct audit *a, const struct export_header *h)
 {
 	struct log_verify_opts vo = {
-		.flags = a->opts.flags, .skew_ms = AUDIT_SKEW_MS,
+		.flags = a->opts.flags | (a->opts.collect_peer ? LOG_VERIFY_RECEIPT_LEAF : 0),
+		.skew_ms = AUDIT_SKEW_MS,
 		.defer = a->opts.defer, .defer_arg = a->opts.defer_arg,
 	};
 

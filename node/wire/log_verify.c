@@ -249,7 +249,8 @@ static int log_verify_receipt(struct log_verify *v, uint64_t index, const struct
 	if (info) {
 		info->has_receipt = true;
 		info->receipt_index = j->receipt.log_index;
-		merkle_leaf_hash(j->receipt.entry, j->receipt.entry_len, info->receipt_leaf);
+		if (v->opts.flags & LOG_VERIFY_RECEIPT_LEAF)
+			merkle_leaf_hash(j->receipt.entry, j->receipt.entry_len, info->receipt_leaf);
 		info->receipt_size = j->receipt.head.size;
 		memcpy(info->receipt_root, j->receipt.head.root, 32);
 	}

@@ -40,6 +40,8 @@ enum log_verify_flags {
 	/* Leaf hashes and roots only: no decoding beyond that, no signatures, no receipts,
 	 * no envelopes (the cross-check pass over a file already audited). */
 	LOG_VERIFY_HASH_ONLY = 1,
+	/* Fill in log_verify_info's receipt_leaf (one more hash per receipt). */
+	LOG_VERIFY_RECEIPT_LEAF = 2,
 };
 
 enum log_verify_job_kind {
@@ -88,7 +90,7 @@ struct log_verify_info {
 	uint8_t leaf[32];              /* its leaf hash */
 	bool has_receipt;              /* RECEIPT: what the receipt says of the partner's log */
 	uint64_t receipt_index;        /*   the partner's entry for the message */
-	uint8_t receipt_leaf[32];      /*   that entry's leaf hash */
+	uint8_t receipt_leaf[32];      /*   its leaf hash (LOG_VERIFY_RECEIPT_LEAF) */
 	uint64_t receipt_size;         /*   the receipted head */
 	uint8_t receipt_root[32];
 };

@@ -99,7 +99,7 @@ void report_print(void)
 {
 	double base = report_get("crypto_floor_per_s"), zmq = report_get("zmq_curve_per_s");
 
-	printf("%-52s %12s %-7s %10s %10s\n", "figure", "value", "unit", "/floor", "/zmq");
+	printf("%-52s %12s %-9s %8s %8s\n", "figure", "value", "unit", "/floor", "/zmq");
 	for (size_t i = 0; i < n_figs; i++) {
 		const struct figure *f = &figs[i];
 		char v[32], rf[32], rz[32];
@@ -111,7 +111,7 @@ void report_print(void)
 		fmt_value(v, sizeof(v), f->value);
 		fmt_ratio(rf, sizeof(rf), f->value, base, f->ratios & RATIO_FLOOR);
 		fmt_ratio(rz, sizeof(rz), f->value, zmq, f->ratios & RATIO_ZMQ);
-		printf("%-52s %12s %-7s %10s %10s\n", f->label, v, f->unit, rf, rz);
+		printf("%-52s %12s %-9s %8s %8s\n", f->label, v, f->unit, rf, rz);
 	}
 	for (size_t i = 0; i < n_notes; i++)
 		printf("note %s: %s\n", notes[i].key, notes[i].text);

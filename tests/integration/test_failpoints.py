@@ -87,16 +87,22 @@ def receiver_case(w, name, nth):
 
 
 def sender_case(w, name, nth):
-    """acme dies at name:nth while its CLI pushes proposals; the pusher keeps going against a
-    dead node (those calls fail cleanly), then acme restarts clean."""
+    """acme dies at name:nth: half of its proposals are pushed while globex is down (a
+    backlog that goes out in one burst when the link comes up), the rest while they flow;
+    the pusher keeps going against the dead node (those calls fail cleanly), then acme
+    restarts clean."""
     acme, globex = nodes(w, "Acme", "Globex")
     harness.partner_up(acme, globex)
+    check(globex.stop() == 0, "clean stop")
     check(acme.stop() == 0, "clean stop before arming")
     start_armed(acme, "%s:%d" % (name, nth))
     prefix = "%s.%d" % (name, nth)
     ledger = oracle.Ledger()
     pusher = oracle.Pusher(ledger, acme, "globex", ["%s-%04d" % (prefix, i) for i in range(MESSAGES)])
     pusher.start()
+    wait_for(lambda: len(ledger.ok) >= MESSAGES // 2 or acme.proc.poll() is not None,
+             "a backlog at acme (or its death)")
+    globex.start()
     wait_killed(acme, name)
     pusher.stop.set()
     pusher.join(120)

@@ -10,9 +10,12 @@
 #include <unistd.h>
 
 enum {
-	POOL_QUEUE_MAX = 2048,               /* jobs waiting before the reader helps */
+	POOL_QUEUE_MAX = 4096,               /* jobs waiting before the reader helps */
 	POOL_BYTES_MAX = 64 << 20,           /* envelope bytes waiting, likewise */
 	POOL_THREADS_MAX = 16,
+	POOL_STAGE = 64,                     /* jobs handed over in one go */
+	POOL_STAGE_BYTES = 1 << 20,
+	POOL_TAKE = 16,                      /* jobs a worker takes at a time */
 };
 
 struct audit_pool {
@@ -22,50 +25,66 @@ struct audit_pool {
 	size_t queued, running;
 	size_t queued_bytes;
 	bool stop;
+	/* Staged by the reading thread, not yet handed over: no lock per job. */
+	struct log_verify_job *stage, **stage_tail;
+	size_t n_stage, stage_bytes;
 	int n;
 	pthread_t threads[POOL_THREADS_MAX];
 };
 
-/* Takes the next job; the lock is held. */
-static struct log_verify_job *pool_pop(struct audit_pool *p)
+/* Takes up to max jobs into a list; the lock is held. Returns how many. */
+static size_t pool_pop(struct audit_pool *p, struct log_verify_job **list, size_t max)
 {
-	struct log_verify_job *j = p->todo;
+	struct log_verify_job *j, **tail = list;
+	size_t n = 0;
 
-	if (!j)
-		return NULL;
-	p->todo = j->next;
+	while (n < max && (j = p->todo)) {
+		p->todo = j->next;
+		p->queued--;
+		p->queued_bytes -= j->len;
+		*tail = j;
+		tail = &j->next;
+		n++;
+	}
+	*tail = NULL;
 	if (!p->todo)
 		p->todo_tail = &p->todo;
-	p->queued--;
-	p->queued_bytes -= j->len;
-	p->running++;
-	return j;
+	p->running += n;
+	return n;
 }
 
-/* Runs j outside the lock and files it as done. */
-static void pool_run(struct audit_pool *p, struct log_verify_job *j)
+/* Runs the jobs of list outside the lock and files them as done. */
+static void pool_run(struct audit_pool *p, struct log_verify_job *list, size_t n)
 {
+	struct log_verify_job *j, *last = NULL;
+
 	pthread_mutex_unlock(&p->mu);
-	log_verify_job_run(j);
+	for (j = list; j; j = j->next) {
+		log_verify_job_run(j);
+		last = j;
+	}
 	pthread_mutex_lock(&p->mu);
-	j->next = p->done;
-	p->done = j;
-	p->running--;
+	if (last) {
+		last->next = p->done;
+		p->done = list;
+	}
+	p->running -= n;
 	pthread_cond_broadcast(&p->finished);
 }
 
 static void *pool_main(void *arg)
 {
 	struct audit_pool *p = arg;
-	struct log_verify_job *j;
+	struct log_verify_job *list;
+	size_t n;
 
 	pthread_mutex_lock(&p->mu);
 	for (;;) {
 		while (!p->todo && !p->stop)
 			pthread_cond_wait(&p->work, &p->mu);
-		if (!(j = pool_pop(p)))
+		if ((n = pool_pop(p, &list, POOL_TAKE)) == 0)
 			break;
-		pool_run(p, j);
+		pool_run(p, list, n);
 	}
 	pthread_mutex_unlock(&p->mu);
 	return NULL;
@@ -95,6 +114,7 @@ int audit_pool_new(int threads, struct audit_pool **out)
 	pthread_cond_init(&p->work, NULL);
 	pthread_cond_init(&p->finished, NULL);
 	p->todo_tail = &p->todo;
+	p->stage_tail = &p->stage;
 	for (; p->n < threads; p->n++) {
 		if ((r = pthread_create(&p->threads[p->n], NULL, pool_main, p)) != 0) {
 			audit_pool_free(p);
@@ -121,23 +141,40 @@ void audit_pool_free(struct audit_pool *p)
 	free(p);
 }
 
+/* Hands the staged jobs to the workers; while too much waits, the reader runs some. */
+static void pool_publish(struct audit_pool *p)
+{
+	struct log_verify_job *mine;
+	size_t n;
+
+	if (!p->stage)
+		return;
+	pthread_mutex_lock(&p->mu);
+	*p->todo_tail = p->stage;
+	p->todo_tail = p->stage_tail;
+	p->queued += p->n_stage;
+	p->queued_bytes += p->stage_bytes;
+	p->stage = NULL;
+	p->stage_tail = &p->stage;
+	p->n_stage = p->stage_bytes = 0;
+	pthread_cond_broadcast(&p->work);
+	while ((p->queued > POOL_QUEUE_MAX || p->queued_bytes > POOL_BYTES_MAX) &&
+	       (n = pool_pop(p, &mine, POOL_TAKE)) > 0)
+		pool_run(p, mine, n);
+	pthread_mutex_unlock(&p->mu);
+}
+
 void audit_pool_defer(void *arg, struct log_verify_job *j)
 {
 	struct audit_pool *p = arg;
-	struct log_verify_job *mine;
 
-	pthread_mutex_lock(&p->mu);
 	j->next = NULL;
-	*p->todo_tail = j;
-	p->todo_tail = &j->next;
-	p->queued++;
-	p->queued_bytes += j->len;
-	pthread_cond_signal(&p->work);
-	/* Too much waiting: the reader does a share of the work instead of queueing more. */
-	while ((p->queued > POOL_QUEUE_MAX || p->queued_bytes > POOL_BYTES_MAX) &&
-	       (mine = pool_pop(p)))
-		pool_run(p, mine);
-	pthread_mutex_unlock(&p->mu);
+	*p->stage_tail = j;
+	p->stage_tail = &j->next;
+	p->n_stage++;
+	p->stage_bytes += j->len;
+	if (p->n_stage >= POOL_STAGE || p->stage_bytes >= POOL_STAGE_BYTES)
+		pool_publish(p);
 }
 
 /* Takes the finished jobs; the lock is held. */
@@ -163,6 +200,7 @@ void audit_pool_collect(struct audit_pool *p, struct audit *a)
 {
 	struct log_verify_job *d;
 
+	pool_publish(p);
 	pthread_mutex_lock(&p->mu);
 	d = pool_take_done(p);
 	pthread_mutex_unlock(&p->mu);
@@ -172,11 +210,13 @@ void audit_pool_collect(struct audit_pool *p, struct audit *a)
 void audit_pool_drain(struct audit_pool *p, struct audit *a)
 {
 	struct log_verify_job *d, *mine;
+	size_t n;
 
+	pool_publish(p);
 	pthread_mutex_lock(&p->mu);
 	while (p->todo || p->running) {
-		if ((mine = pool_pop(p)))
-			pool_run(p, mine);
+		if ((n = pool_pop(p, &mine, POOL_TAKE)) > 0)
+			pool_run(p, mine, n);
 		else
 			pthread_cond_wait(&p->finished, &p->mu);
 	}
