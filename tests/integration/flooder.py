@@ -10,8 +10,9 @@ next source address in turn, and on each does one of (weights in --mix):
   unknown    a real Noise IK first message from a key the node does not know (replayed from
              --initiations, one hex message a line), then closes
   zero       a 0-length frame, then closes
-  halfopen   connects and says nothing; holds the connection for --hold seconds or until the
-             node closes it, at most H held at once (over that: a garbage one instead)
+  halfopen   connects and says nothing; holds the connection for --hold seconds on average
+             (uniform in [hold/2, 3*hold/2]) or until the node closes it, at most H held at
+             once (over that: a garbage one instead)
 
 Non-blocking sockets on one selector, so one process keeps thousands of connections going.
 Prints one JSON line of statistics at the end. Exits early on SIGTERM, closing everything.
@@ -38,7 +39,7 @@ def parse_mix(s):
 
 
 class Conn:
-    __slots__ = ("sock", "kind", "payload", "t0", "src")
+    __slots__ = ("sock", "kind", "payload", "t0", "src", "hold")
 
 
 def main():
@@ -115,6 +116,7 @@ def main():
             return
         c = Conn()
         c.sock, c.kind, c.t0, c.src = s, kind, time.monotonic(), src
+        c.hold = rnd.uniform(a.hold / 2, a.hold * 1.5)
         if kind == "garbage":
             n = rnd.randint(96, 400)
             c.payload = struct.pack(">H", n) + os.urandom(n)
@@ -174,7 +176,7 @@ def main():
             next_sweep = now + 0.05
             for c in list(conns.values()):
                 age = now - c.t0
-                if c.kind == "halfopen_held" and (age >= a.hold or now >= t_end + a.hold):
+                if c.kind == "halfopen_held" and (age >= c.hold or now >= t_end + 1.5 * a.hold):
                     st["halfopen_expired"] += 1
                     finish(c)
                 elif c.kind != "halfopen_held" and age >= a.connect_timeout:

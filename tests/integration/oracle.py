@@ -100,13 +100,19 @@ def outbox_states(node):
 
 
 def wait_all_delivered(sender, ids, timeout=120, what="every accepted message to be receipted"):
+    """Waits until each of ids is receipted (delivered or answered) in sender's outbox."""
     ids = list(ids)
+    left = []
 
     def done():
         states = outbox_states(sender)
-        left = [i for i in ids if states.get(i) not in ("delivered", "answered")]
-        return not left or (False, len(left), [states.get(i) for i in left[:3]])
-    wait_for(lambda: done() is True, what, timeout=timeout, interval=0.25)
+        left[:] = [(i[:12], states.get(i)) for i in ids
+                   if states.get(i) not in ("delivered", "answered")]
+        return not left
+    try:
+        wait_for(done, what, timeout=timeout, interval=0.25)
+    except harness.Failure as e:
+        raise harness.Failure("%s: %d not receipted, e.g. %r" % (e, len(left), left[:5]))
 
 
 def check_exactly_once(ledger, receiver, only=None):

@@ -173,4 +173,16 @@ if __name__ == "__main__":
     if os.geteuid() != 0:
         harness.skip_all("test_diskfull needs root (it mounts a small tmpfs for the receiver's "
                          "data directory)")
+    import tempfile
+    probe = tempfile.mkdtemp(prefix="coex-mount-probe-")
+    try:
+        p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", probe],
+                           capture_output=True, text=True)
+        if p.returncode == 0:
+            subprocess.run(["umount", probe], capture_output=True)
+    finally:
+        os.rmdir(probe)
+    if p.returncode != 0:
+        harness.skip_all("test_diskfull cannot mount a tmpfs here (no CAP_SYS_ADMIN?): %s"
+                         % p.stderr.strip())
     harness.main([test_receiver_disk_full])

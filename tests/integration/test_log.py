@@ -14,6 +14,7 @@ import json
 import os
 import sqlite3
 
+import export_verify
 import harness
 from harness import check, wait_for
 
@@ -93,6 +94,10 @@ def test_export_and_audit(w):
               "each side's receipts found in the other's log: %r" % r)
     out = acme.cli("audit", ea, "--against", eb)
     check(out.strip().endswith("ok"), "text ends in ok:\n%s" % out)
+    # the files also pass a verifier written from docs/export-format.md alone
+    for path in (ea, eb):
+        with open(path, "rb") as f:
+            check(export_verify.verify(f.read()) > 0, "independent verifier: %s" % path)
 
     # one byte in the middle of the export
     with open(ea, "rb") as f:
@@ -108,6 +113,11 @@ def test_export_and_audit(w):
     rc, out, _ = acme.run("audit", bad, check_rc=False)
     check(rc == 1 and "FAILED" in out and ("entry %d" % r["first_bad_index"]) in out,
           "text names the entry:\n%s" % out)
+    try:
+        export_verify.verify(bytes(data))
+        check(False, "the independent verifier misses the flipped byte")
+    except export_verify.Bad as b:
+        check(b.index == r["first_bad_index"], "both verifiers name entry %d: %s" % (r["first_bad_index"], b))
     # cut short
     with open(bad, "wb") as f:
         f.write(bytes(data[: len(data) // 3]))
