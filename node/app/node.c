@@ -7,6 +7,7 @@
 #include "lib/log.h"
 #include "net/commit.h"
 #include "net/net.h"
+#include "store/log_check.h"
 #include "store/store.h"
 
 #include <errno.h>
@@ -118,12 +119,19 @@ static int node_merge_config_partners(struct node *nd)
 
 static int node_open_store(struct node *nd)
 {
-	char path[PATH_MAX + 16];
+	char path[PATH_MAX + 16], err[512];
 	int r;
 
 	node_path(nd, "coex.db", path, sizeof(path));
 	if ((r = store_open(path, &nd->store)) != 0) {
 		fprintf(stderr, "coexd: cannot open the store %s: %s\n", path, err_str(r));
+		return -1;
+	}
+	/* Never sign new heads over a log that no longer matches the old ones. */
+	if ((r = log_check_at_start(nd->store, nd->self.pk, err, sizeof(err))) != 0) {
+		fprintf(stderr, "coexd: the exchange log in %s does not verify: %s\n"
+				"coexd: refusing to start; keep this database as evidence and restore "
+				"a backup (docs/operations.md)\n", path, err);
 		return -1;
 	}
 	return node_merge_config_partners(nd) == 0 ? 0 : -1;

@@ -260,8 +260,10 @@ static int ctl_export_open(struct ctl_export *x, struct store_log_walk *w,
 	if ((e.type == LOG_ENTRY_SENT || e.type == LOG_ENTRY_RECEIVED) && e.has_message) {
 		if ((r = store_log_walk_envelope(w, e.envelope_hash, &env, &len)) == 0)
 			r = export_put_envelope(&x->group, e.envelope_hash, env, len);
-		else if (r == ERR_NOTFOUND)
-			x->bad_index = it->index;
+		else if (r == ERR_NOTFOUND) {
+			x->bad_index = it->index; /* stop here: the reply names the entry */
+			r = 1;
+		}
 	}
 	log_entry_release(&e);
 	free(env);

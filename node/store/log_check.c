@@ -11,8 +11,7 @@
 
 struct log_check_page {
 	struct log_verify v;
-	struct log_check_state *st;
-	uint64_t entries, sigs;         /* in this page */
+	uint64_t entries, sigs;         /* in this page: entries, signature checks */
 	struct log_check_state at_head; /* the state at the last head verified */
 	bool any_head;
 	bool stopped;                   /* the page ended at a head, more to do */
@@ -63,8 +62,12 @@ static int log_check_item(void *arg, struct store_log_walk *w, const struct stor
 	int r;
 
 	(void)w;
-	if (!it->is_head)
-		return log_check_entry(p, it);
+	if (!it->is_head) {
+		/* Checks (head and receipt signatures, mostly) count towards the page's budget. */
+		r = log_check_entry(p, it);
+		p->sigs += p->v.order - order;
+		return r;
+	}
 	log_check_head_from(&it->head, &th);
 	if ((r = log_verify_head(&p->v, &th)) != 0)
 		return r;
@@ -131,7 +134,6 @@ static int log_check_run(struct store *s, const uint8_t pk[32], uint64_t now_ms,
 	if ((r = log_check_state_ok(s, st, &last)) != 0)
 		return r;
 	memset(&p, 0, sizeof(p));
-	p.st = st;
 	log_verify_init(&p.v, &o);
 	log_verify_resume(&p.v, &st->range, st->heads, st->head_seq ? &last : NULL);
 	r = store_log_walk(s, st->range.size, res->log_size, st->head_seq, UINT64_MAX,

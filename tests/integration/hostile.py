@@ -28,7 +28,7 @@ import nacl.bindings
 import nacl.signing
 
 import noise_peer as np
-from harness import Died, Failure, check, wait_for
+from harness import Died, Failure, check
 
 # ---------------------------------------------------------------- protobuf, by hand
 
@@ -250,6 +250,29 @@ def decode_log_entry(buf):
     return {"type": first(d, 1, 0), "time_ms": first(d, 2, 0), "peer": first(d, 3, b""),
             "envelope_hash": first(d, 4, b""), "message_id": first(d, 5, b""),
             "author": first(d, 6, b"")}
+
+
+def encode_log_entry(type_, peer, envelope_hash=b"", message_id=b"", author=b"", time_ms=None,
+                     note=""):
+    return (f_varint(1, type_) + f_varint(2, now_ms() if time_ms is None else time_ms)
+            + f_bytes(3, peer) + f_bytes(4, envelope_hash) + f_bytes(5, message_id)
+            + f_bytes(6, author) + f_str(8, note))
+
+
+def signed_tree_head(ident, size, root, time_ms=None):
+    """A SignedTreeHead {size, root, time_ms, signature} signed by ident."""
+    t = now_ms() if time_ms is None else time_ms
+    sig = ident.signing.sign(DOMAIN_TREE_HEAD + struct.pack(">Q", size) + root
+                             + struct.pack(">Q", t)).signature
+    return f_varint(1, size) + f_bytes(2, root) + f_varint(3, t) + f_bytes(4, sig)
+
+
+def encode_receipt(envelope_hash, log_index, entry, tree_head, proof=(), received_ms=None):
+    out = (f_bytes(1, envelope_hash) + f_varint(2, now_ms() if received_ms is None else received_ms)
+           + f_varint(3, log_index) + f_bytes(4, entry) + f_msg(5, tree_head))
+    for p in proof:
+        out += f_bytes(6, p, keep_empty=True)
+    return out
 
 
 def tree_head_verify(pk, th):
@@ -551,4 +574,4 @@ class Steps:
 
 
 __all__ = ["PeerLink", "DbView", "Steps", "metrics", "reason_delta", "make_message",
-           "check_receipt", "proc_stats", "wait_for"]
+           "check_receipt", "proc_stats"]

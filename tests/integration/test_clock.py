@@ -9,8 +9,9 @@ timers and uv_now stay true, only CLOCK_REALTIME / time() lie).
     acme ====== globex (restarted 4 min back)          within the 5 min tolerance: links, no
                                                        loss, no alarm, both ways
     acme ==x== globex (restarted 10 min back)          beyond it: no link, nothing lost; its
-                                                       clock fixed, everything arrives once and
-                                                       its own log (heads dated back) is sound
+                                                       clock fixed, everything arrives once
+    globex (10 min back, signing, then right again)    its own log, with heads dated back
+                                                       across the step, still verifies
 
 Needs libfaketime (Debian package faketime; scripts/deps.sh installs it); skips without it.
 --long (or COEX_LONG=1): more messages per phase.
@@ -102,7 +103,11 @@ def check_no_link(acme, globex, at_least=2):
           "the drop is a handshake_dropped line")
 
 
-def check_clean(ledger_ab, ledger_ba, acme, globex):
+def check_clean(ledger_ab, ledger_ba, acme, globex, verify=None):
+    """Everything accepted arrived once, both ways; no alarm; sound stores; and 'coex log
+    verify' passes on the nodes in verify (default both; a node that signed heads under a
+    clock that was then stepped back more than the tolerance is checked apart, in
+    test_own_log_verifies_after_clock_step)."""
     oracle.wait_all_delivered(acme, ledger_ab.ok.values())
     oracle.wait_all_delivered(globex, ledger_ba.ok.values())
     oracle.check_exactly_once(ledger_ab, globex)
@@ -110,6 +115,7 @@ def check_clean(ledger_ab, ledger_ba, acme, globex):
     for n in (acme, globex):
         check(n.status()["alarms"] == [], "%s raised no alarm: %r" % (n.name, n.status()["alarms"]))
         oracle.integrity_check(n)
+    for n in (acme, globex) if verify is None else verify:
         oracle.log_verify(n)
 
 
@@ -134,7 +140,7 @@ def skewed_partner(w, offset):
     check(globex.stop() == 0, "a node on a faked clock stops cleanly")
     globex.start()
     acme.wait_link(globex, timeout=30)
-    check_clean(ab, ba, acme, globex)
+    check_clean(ab, ba, acme, globex, verify=(acme,))
 
 
 def test_partner_two_hours_ahead(w):
@@ -175,9 +181,8 @@ def test_clock_set_back_within_tolerance(w):
 
 def test_clock_set_back_beyond_tolerance(w):
     """globex's clock goes 10 min back across a restart: beyond the 5 min tolerance the
-    partners cannot link, but nothing is lost; and what globex signed meanwhile (its own
-    proposals, so tree heads dated 10 min back) leaves a log that still verifies and a node
-    that still starts once the clock is right."""
+    partners cannot link, but nothing is lost, also what globex queued meanwhile; with its
+    clock right again it links and delivers, and restarts normally."""
     acme, globex = pair(w)
     ab, ba = oracle.Ledger(), oracle.Ledger()
     push(ab, acme, "globex", "before", COUNT)
@@ -191,13 +196,51 @@ def test_clock_set_back_beyond_tolerance(w):
     check(globex.stop() == 0, "clean stop")
     globex.start()
     acme.wait_link(globex, timeout=30)
-    check_clean(ab, ba, acme, globex)
-    # one more restart: the start-up check of globex's own log meets the heads dated back
+    check_clean(ab, ba, acme, globex, verify=(acme,))
     check(globex.stop() == 0, "clean stop")
     globex.start()
     acme.wait_link(globex, timeout=30)
     push(ab, acme, "globex", "after", COUNT)
-    check_clean(ab, ba, acme, globex)
+    check_clean(ab, ba, acme, globex, verify=(acme,))
+
+
+def test_own_log_verifies_after_clock_step(w):
+    """globex's clock is set 10 min back across a restart (as an NTP step or a wrong RTC
+    would) and it signs heads, then its clock is right again: its own log still verifies
+    ('coex log verify', and the check at start-up logs no log_check_failed). Heads signed
+    under a wrong clock are this node's honest signatures; a clock step is not tampering."""
+    acme, globex = pair(w)
+    if not oracle.has_log_verb(globex):
+        print("  (this build has no 'coex log verify': nothing to check)")
+        return
+    ab = oracle.Ledger()
+    push(ab, acme, "globex", "before", 2)
+    oracle.wait_all_delivered(acme, ab.ok.values())
+    check(globex.stop() == 0, "clean stop")
+    globex.start(env=faked("-10m"))
+    ba = oracle.Ledger()
+    push(ba, globex, "acme", "back", 2)   # heads signed 10 min before the ones already signed
+    check(globex.stop() == 0, "clean stop")
+    globex.start()                       # the clock is right again
+    acme.wait_link(globex, timeout=30)
+    push(ba, globex, "acme", "fixed", 2)  # heads signed at the true time
+    check_clean(ab, ba, acme, globex, verify=())
+    check(globex.stop() == 0, "clean stop")
+    globex.start()
+    acme.wait_link(globex, timeout=30)
+    rc, out, err = globex.run("log", "verify", check_rc=False)
+    check(rc == 0, "globex's own log verifies after its clock was corrected (exit %d): %s %s; "
+          "heads: %r" % (rc, out.strip(), err.strip(), head_times(globex)))
+    check("log_check_failed" not in globex.log_text(),
+          "no log_check_failed at start-up: %s" % [l for l in globex.log_text().splitlines()
+                                                   if "log_check_failed" in l][:2])
+
+
+def head_times(node):
+    """(size, seconds after the previous head) of each of node's signed heads."""
+    rows = oracle.db_query(node, "SELECT size, time_ms FROM tree_heads ORDER BY seq")
+    return [(size, round((t - rows[i - 1][1]) / 1000.0, 1) if i else 0.0)
+            for i, (size, t) in enumerate(rows)]
 
 
 if __name__ == "__main__":
@@ -205,4 +248,5 @@ if __name__ == "__main__":
         harness.skip_all("libfaketime is not installed (Debian: apt-get install faketime; "
                          "scripts/deps.sh installs it)")
     harness.main([test_partner_two_hours_ahead, test_partner_two_hours_behind,
-                  test_clock_set_back_within_tolerance, test_clock_set_back_beyond_tolerance])
+                  test_clock_set_back_within_tolerance, test_clock_set_back_beyond_tolerance,
+                  test_own_log_verifies_after_clock_step])

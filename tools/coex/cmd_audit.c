@@ -199,11 +199,12 @@ static int report(const struct cli *cli, const struct audit_report *rp)
 	}
 	report_file_text(&rp->a);
 	report_file_text(&rp->b);
-	if (rp->b.path && rp->ok)
-		cli_print("  %llu receipts of each side found in the other's log, under "
-			  "consistent heads (%llu and %llu)\n",
-			  (unsigned long long)(rp->checked_ab + rp->checked_ba),
-			  (unsigned long long)rp->checked_ab, (unsigned long long)rp->checked_ba);
+	if (rp->b.path && rp->ok) {
+		const char *na = rp->a.res->header.name, *nb = rp->b.res->header.name;
+		cli_print("  %llu of %s's receipts found in %s's log and %llu of %s's in %s's, each "
+			  "under a head consistent with that log\n", (unsigned long long)rp->checked_ab,
+			  na, nb, (unsigned long long)rp->checked_ba, nb, na);
+	}
 	if (rp->ok)
 		cli_print("ok\n");
 	else
