@@ -335,6 +335,10 @@ static int receipt_run(struct store *w, struct commit_job *job)
 	memset(&m, 0, sizeof(m));
 	if ((r = store_msg_get(w, rj->hash, &m)) != 0)
 		return r;
+	if (m.dir == STORE_MSG_IN || memcmp(m.peer, rj->peer, 32) != 0) {
+		store_msg_release(&m);
+		return ERR_DENIED;
+	}
 	r = m.state == STORE_MSG_DELIVERED || m.state == STORE_MSG_ANSWERED ? 1 : 0;
 	store_msg_release(&m);
 	if (r == 1) { /* a late duplicate receipt: only make sure the outbox entry is gone */
@@ -426,6 +430,26 @@ static int receipt_entry(struct net *n, struct receipt_job *rj, const uint8_t *d
 	return log_entry_encode(&e, &rj->entry, &rj->entry_len);
 }
 
+/* A receipt counts only from the partner the message went to, for a message this node sent
+ * or relays, and only if the receiver logged it as coming from this node. */
+static bool exchange_receipt_ours(struct net *n, struct peer *p, const struct receipt *rc)
+{
+	struct store_msg m;
+	struct log_entry e;
+	bool ok;
+
+	if (log_entry_decode(rc->entry, rc->entry_len, &e) != 0)
+		return false;
+	ok = memcmp(e.peer, n->self->pk, 32) == 0;
+	log_entry_release(&e);
+	memset(&m, 0, sizeof(m));
+	if (!ok || store_msg_get(n->store, rc->envelope_hash, &m) != 0)
+		return false;
+	ok = m.dir != STORE_MSG_IN && memcmp(m.peer, p->pk, 32) == 0;
+	store_msg_release(&m);
+	return ok;
+}
+
 void exchange_on_receipt(struct net *n, struct link *l, const uint8_t *data, size_t len)
 {
 	struct receipt rc;
@@ -438,6 +462,11 @@ void exchange_on_receipt(struct net *n, struct link *l, const uint8_t *data, siz
 	}
 	if (exchange_receipt_check(n, p, &rc) != 0) {
 		exchange_drop(n, l, "receipt_not_verified");
+		receipt_release(&rc);
+		return;
+	}
+	if (!exchange_receipt_ours(n, p, &rc)) {
+		exchange_drop(n, l, "receipt_wrong_peer");
 		receipt_release(&rc);
 		return;
 	}

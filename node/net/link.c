@@ -247,6 +247,7 @@ static int link_on_confirm(struct link *l)
 		return ERR_DENIED;
 	}
 	l->state = LINK_UP;
+	listener_hs_remove(n, l);
 	net_link_established(n, l);
 	if (l->state == LINK_UP)
 		link_send_ping(l);
@@ -283,6 +284,14 @@ static void link_on_response(struct link *l, const uint8_t *msg, size_t len)
 		net_link_established(l->net, l);
 }
 
+/* Closes a live link on bad input from its partner, counting why (coex metrics). */
+static void link_fail(struct link *l, const char *reason, enum link_close_reason cr,
+		      const char *detail)
+{
+	net_reason_count(l->net->metrics.message_refusals, reason);
+	link_close(l, cr, detail);
+}
+
 /* Reassembles an envelope from its chunks; its length is checked before any allocation. */
 static void link_on_envelope_chunk(struct link *l, const struct link_frame *f)
 {
@@ -290,7 +299,9 @@ static void link_on_envelope_chunk(struct link *l, const struct link_frame *f)
 
 	if (!l->env_buf) {
 		if (f->total_len == 0 || f->total_len > l->net->cfg.message_bytes) {
-			link_close(l, LINK_CLOSE_LIMIT, "envelope larger than max_message_bytes");
+			link_fail(l, f->total_len ? "envelope_too_large" : "envelope_empty",
+				  LINK_CLOSE_LIMIT, f->total_len ? "envelope larger than max_message_bytes"
+								 : "empty envelope");
 			return;
 		}
 		if (!(l->env_buf = malloc(f->total_len))) {
@@ -301,7 +312,7 @@ static void link_on_envelope_chunk(struct link *l, const struct link_frame *f)
 		l->env_have = 0;
 	}
 	if (f->total_len != l->env_len || f->data_len > l->env_len - l->env_have) {
-		link_close(l, LINK_CLOSE_PROTOCOL, "envelope chunks do not add up");
+		link_fail(l, "envelope_chunks_mismatch", LINK_CLOSE_PROTOCOL, "envelope chunks do not add up");
 		return;
 	}
 	memcpy(l->env_buf + l->env_have, f->data, f->data_len);
@@ -384,9 +395,12 @@ static void link_on_transport(struct link *l, const uint8_t *msg, size_t len)
 	size_t plen;
 
 	if (noise_session_decrypt(&l->sess.recv, msg, len, pt, sizeof(pt), &plen) != 0) {
-		if (l->state == LINK_AWAIT_CONFIRM)
+		if (l->state == LINK_AWAIT_CONFIRM) {
 			net_log_drop(l->net, l, "confirm_failed");
-		link_close(l, LINK_CLOSE_UNSPECIFIED, "decryption failed");
+			link_close(l, LINK_CLOSE_UNSPECIFIED, NULL);
+		} else {
+			link_fail(l, "link_decrypt_failed", LINK_CLOSE_UNSPECIFIED, "decryption failed");
+		}
 		return;
 	}
 	if (l->sess.recv.n % LIMIT_REKEY_MESSAGES == 0)
@@ -396,7 +410,7 @@ static void link_on_transport(struct link *l, const uint8_t *msg, size_t len)
 			net_log_drop(l->net, l, "bad_confirm");
 			link_close(l, LINK_CLOSE_UNSPECIFIED, NULL);
 		} else {
-			link_close(l, LINK_CLOSE_PROTOCOL, "undecodable frame");
+			link_fail(l, "link_bad_frame", LINK_CLOSE_PROTOCOL, "undecodable frame");
 		}
 		return;
 	}
@@ -447,6 +461,8 @@ static void link_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		/* An inviter that refuses a proof says nothing and closes. */
 		if (l->join && l->state == LINK_AWAIT_RESPONSE)
 			join_link_failed(l, ERR_DENIED, NULL);
+		if (l->state == LINK_AWAIT_INITIATION && (l->fr.hdr_have || l->fr.partial))
+			net_log_drop(l->net, l, "truncated");
 		link_close(l, LINK_CLOSE_UNSPECIFIED, nread == UV_EOF ? "eof" : uv_strerror((int)nread));
 		return;
 	}
@@ -457,7 +473,7 @@ static void link_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 			break;
 		if (r < 0) {
 			if (l->state == LINK_UP)
-				link_close(l, LINK_CLOSE_PROTOCOL, "bad frame length");
+				link_fail(l, "link_bad_length", LINK_CLOSE_PROTOCOL, "bad frame length");
 			else {
 				net_log_drop(l->net, l, "bad_frame");
 				link_close(l, LINK_CLOSE_UNSPECIFIED, NULL);
@@ -486,6 +502,7 @@ void link_close(struct link *l, enum link_close_reason reason, const char *detai
 	if (l->join)
 		join_link_failed(l, ERR_UNAVAILABLE, detail ? detail : "the connection closed");
 	l->state = LINK_CLOSING;
+	listener_hs_remove(l->net, l);
 	net_link_closed(l->net, l);
 	uv_read_stop((uv_stream_t *)&l->tcp);
 	uv_close((uv_handle_t *)&l->tcp, link_on_close);

@@ -5,16 +5,41 @@
 
 #include <string.h>
 
-static void listener_count(struct net *n, const char *ip, uint32_t *per_ip, uint32_t *total)
+/* Handshakes in progress are kept in their own list (at most handshakes_total long), so
+ * counting them costs nothing however many connections are closing at the time. */
+static uint32_t listener_count_ip(struct net *n, const char *ip)
 {
-	*per_ip = *total = 0;
-	for (struct link *l = n->links; l; l = l->next) {
-		if (l->initiator || (l->state != LINK_AWAIT_INITIATION && l->state != LINK_AWAIT_CONFIRM))
-			continue;
-		(*total)++;
-		if (strcmp(l->ip, ip) == 0)
-			(*per_ip)++;
-	}
+	uint32_t k = 0;
+
+	for (struct link *l = n->hs_links; l; l = l->hs_next)
+		k += strcmp(l->ip, ip) == 0;
+	return k;
+}
+
+void listener_hs_remove(struct net *n, struct link *l)
+{
+	if (!l->in_hs)
+		return;
+	if (l->hs_prev)
+		l->hs_prev->hs_next = l->hs_next;
+	else
+		n->hs_links = l->hs_next;
+	if (l->hs_next)
+		l->hs_next->hs_prev = l->hs_prev;
+	l->in_hs = false;
+	n->n_hs--;
+	listener_resume(n);
+}
+
+static void listener_hs_add(struct net *n, struct link *l)
+{
+	l->hs_prev = NULL;
+	l->hs_next = n->hs_links;
+	if (n->hs_links)
+		n->hs_links->hs_prev = l;
+	n->hs_links = l;
+	l->in_hs = true;
+	n->n_hs++;
 }
 
 static void listener_on_connection(uv_stream_t *server, int status)
@@ -22,10 +47,20 @@ static void listener_on_connection(uv_stream_t *server, int status)
 	struct net *n = server->data;
 	struct sockaddr_storage ss;
 	int len = sizeof(ss);
-	uint32_t per_ip, total;
 	struct link *l;
 
-	if (status < 0 || n->stopping || !(l = link_new(n, false)))
+	if (status < 0 || n->stopping)
+		return;
+	if (n->n_hs >= n->cfg.handshakes_total) {
+		/* Full: leave the connection in the kernel's queue and stop accepting until a
+		 * handshake finishes (listener_resume), rather than accept-and-close in a loop that
+		 * a flood would never let end. */
+		if (!n->accept_paused)
+			net_reason_count(n->metrics.handshake_drops, "too_many_handshakes");
+		n->accept_paused = true;
+		return;
+	}
+	if (!(l = link_new(n, false)))
 		return;
 	if (uv_accept(server, (uv_stream_t *)&l->tcp) != 0 ||
 	    uv_tcp_getpeername(&l->tcp, (struct sockaddr *)&ss, &len) != 0) {
@@ -33,16 +68,22 @@ static void listener_on_connection(uv_stream_t *server, int status)
 		return;
 	}
 	addr_format((struct sockaddr *)&ss, l->addr, sizeof(l->addr), l->ip, sizeof(l->ip));
-	listener_count(n, l->ip, &per_ip, &total);
-	/* The new link is counted too: more than the cap means one too many. */
-	if (per_ip > n->cfg.handshakes_per_address || total > n->cfg.handshakes_total) {
-		net_log_drop(n, l, per_ip > n->cfg.handshakes_per_address ? "too_many_from_address"
-									     : "too_many_handshakes");
+	if (listener_count_ip(n, l->ip) >= n->cfg.handshakes_per_address) {
+		net_log_drop(n, l, "too_many_from_address");
 		link_close(l, LINK_CLOSE_UNSPECIFIED, NULL);
 		return;
 	}
+	listener_hs_add(n, l);
 	if (link_start_read(l) != 0)
 		link_close(l, LINK_CLOSE_UNSPECIFIED, NULL);
+}
+
+void listener_resume(struct net *n)
+{
+	if (!n->accept_paused || n->stopping || n->n_hs >= n->cfg.handshakes_total)
+		return;
+	n->accept_paused = false;
+	listener_on_connection((uv_stream_t *)&n->listener, 0);
 }
 
 int listener_start(struct net *n)

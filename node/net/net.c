@@ -247,6 +247,7 @@ static void net_on_tick(uv_timer_t *t)
 			dial_peer(n, p);
 	if (n->commit)
 		exchange_tick(n, now);
+	listener_resume(n);
 }
 
 int net_new(uv_loop_t *loop, const struct identity *self, struct store *store,

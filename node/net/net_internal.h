@@ -45,6 +45,8 @@ struct link {
 	uint64_t created_ms, up_ms, last_rx_ms, last_ping_ms, ping_sent_us;
 	uint64_t ping_nonce;
 	uint64_t up_wall_ms;
+	struct link *hs_prev, *hs_next; /* net->hs_links: inbound handshakes in progress */
+	bool in_hs;
 	uint8_t *env_buf;               /* an envelope being reassembled from chunks */
 	size_t env_len, env_have;
 };
@@ -91,6 +93,9 @@ struct net {
 	uv_timer_t tick;
 	struct peer *peers;
 	struct link *links;
+	struct link *hs_links;          /* inbound links still in their handshake */
+	uint32_t n_hs;
+	bool accept_paused;             /* at the handshake cap: the kernel holds new connections */
 	struct replay_cache *replay;
 	struct log_ratelimit drop_rl;
 	uint8_t readbuf[65536 + 2];
@@ -156,6 +161,10 @@ void witness_on_answer(struct net *n, struct link *l, const struct link_frame *a
 
 /* listener.c */
 int listener_start(struct net *n);
+/* A link left its handshake (up or closing): it no longer counts against the caps. */
+void listener_hs_remove(struct net *n, struct link *l);
+/* Accepts again if accepting was paused at the cap and there is room now. */
+void listener_resume(struct net *n);
 
 /* join.c */
 void join_link_done(struct net *n, struct link *l);

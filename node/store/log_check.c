@@ -239,9 +239,7 @@ int log_check_at_start(struct store *s, const uint8_t node_pk[32], char *err, si
 	if (!res.ok) {
 		log_error("log_check_failed", "first_bad_index=%llu reason=\"%s\"",
 			  (unsigned long long)res.first_bad_index, res.reason);
-		snprintf(err, errlen, "the exchange log does not verify: %s; coex.db was changed "
-			 "outside coexd: restore it from a backup made before the change",
-			 res.reason);
+		snprintf(err, errlen, "%s", res.reason);
 		return ERR_CRYPTO;
 	}
 	if ((r = log_check_mark(s, &st, now)) != 0) {

@@ -56,8 +56,10 @@ int log_check_mark(struct store *s, const struct log_check_state *st, uint64_t n
 
 /* The check at start-up: goes on from the state remembered (from the start if there is none,
  * or if it no longer matches the log), to the end of the log, and remembers the new state.
- * Returns 0 if the log verifies; else writes what is wrong, naming the entry, to
- * err[0..errlen) and returns ERR_CRYPTO (the log does not verify) or a store error. Call it
+ * Returns 0 if the log verifies; else writes what is wrong to err[0..errlen) and returns
+ * ERR_CRYPTO (the log does not verify; err is the reason, naming the entry: "entry 5: its
+ * bytes do not match the leaf hash stored for it (the entry was changed)") or a store error
+ * (err: "cannot verify the exchange log: ..."). Call it
  * before anything is appended; the node should refuse to start on ERR_CRYPTO rather than
  * sign new heads over a log that was changed. */
 int log_check_at_start(struct store *s, const uint8_t node_pk[32], char *err, size_t errlen);

@@ -19,7 +19,8 @@ drops by reason; the victim's log stays rate-limited.
 Default: about 300 connections/s for 10 s from 3 processes (CI has 2 cores). COEX_LONG=1:
 20,000/s asked for 60 s from 4 processes (what the machine can do is reported).
 COEX_FLOOD_RATE, COEX_FLOOD_SECONDS, COEX_FLOOD_PROCS override; COEX_FLOOD_NETNS=0 forces
-loopback.
+loopback; COEX_FLOOD_TRACE=FILE writes the victim's RSS/descriptor samples and every
+proposal's queue-to-receipt time (seconds from the flood's start) for a closer look.
 """
 import json
 import os

@@ -8,7 +8,8 @@ and with a node's own database.
     coex log / log verify / log export on both
     coex audit acme.coexlog --against globex.coexlog (and the other way round)
     one byte of an export flipped        -> audit exits 1 naming the entry
-    one entry of acme's coex.db changed  -> acme refuses to start, or log verify names it
+    one entry of acme's coex.db changed  -> log verify names it; a change since the last
+                                            check at start-up: acme refuses to start
 """
 import json
 import os
@@ -127,36 +128,58 @@ def test_export_and_audit(w):
     check(rc == 2, "audit without a file is a usage error: %d %s" % (rc, err))
 
 
+def flip_entry(node, index):
+    """Flips the last byte of log entry index in the node's database (the node is stopped).
+    Twice restores it."""
+    db = sqlite3.connect(os.path.join(node.dir, "coex.db"))
+    (blob,) = db.execute("SELECT entry FROM log_entries WHERE idx = ?", (index,)).fetchone()
+    blob = bytearray(blob)
+    blob[-1] ^= 0x01
+    db.execute("UPDATE log_entries SET entry = ? WHERE idx = ?", (bytes(blob), index))
+    db.commit()
+    db.close()
+
+
 def test_tampered_database(w):
+    """coexd checks at start what was added since it last verified its log: a change there
+    stops it; an older change is found by coex log verify, which goes over everything."""
     acme = w.node("Acme", limits=FAST).start()
     globex = w.node("Globex", limits=FAST).start()
     harness.partner_up(acme, globex)
     exchange(acme, globex)
-    entries = acme.cli("log", json_out=True)
-    target = next(e["index"] for e in entries if e["type"] == "sent")
+    old = next(e["index"] for e in acme.cli("log", json_out=True) if e["type"] == "sent")
     acme.stop()
-    db = sqlite3.connect(os.path.join(acme.dir, "coex.db"))
-    (blob,) = db.execute("SELECT entry FROM log_entries WHERE idx = ?", (target,)).fetchone()
-    blob = bytearray(blob)
-    blob[-1] ^= 0x01
-    db.execute("UPDATE log_entries SET entry = ? WHERE idx = ?", (bytes(blob), target))
-    db.commit()
-    db.close()
-    want = "entry %d" % target
-    try:
-        acme.start()
-    except harness.Died:
-        # the start-up check refused the log: the reason names the entry
-        acme.proc = None
-        check(want in acme.log_text(), "coexd says which entry:\n%s" % acme.log_tail())
-        return
+    acme.start()  # verifies the log up to here at start, and remembers it
+    acme.stop()
+
+    flip_entry(acme, old)
+    acme.start()
     rc, out, _ = acme.run("log", "verify", "--json", check_rc=False)
     r = json.loads(out)
-    check(rc == 1 and r["ok"] is False and r["first_bad_index"] == target,
-          "log verify names entry %d: %r" % (target, r))
+    check(rc == 1 and r["ok"] is False and r["first_bad_index"] == old,
+          "log verify names entry %d: %r" % (old, r))
     check("changed" in r["reason"], "and says it was changed: %r" % r)
     rc, out, _ = acme.run("log", "verify", check_rc=False)
-    check(rc == 1 and want in out, "text names it too:\n%s" % out)
+    check(rc == 1 and ("entry %d" % old) in out, "text names it too:\n%s" % out)
+    acme.stop()
+    flip_entry(acme, old)
+
+    acme.start()
+    check(acme.cli("log", "verify", json_out=True)["ok"], "restored, the log verifies again")
+    p = last_id(acme.cli("propose", "--to", "globex", "--title", "One more"))
+    wait_for(lambda: delivered(acme, p), "the receipt for one more")
+    new = next(e["index"] for e in acme.cli("log", json_out=True)
+               if e["type"] == "sent" and e["envelope_hash"] == p)
+    acme.stop()
+    flip_entry(acme, new)
+    try:
+        acme.start()
+        check(False, "coexd started on a log changed since it last checked it")
+    except harness.Died:
+        acme.proc = None
+    text = acme.log_text()
+    check(("entry %d: its bytes do not match" % new) in text and "refusing to start" in text,
+          "coexd says which entry and that it refuses:\n%s" % acme.log_tail())
 
 
 if __name__ == "__main__":
