@@ -23,6 +23,7 @@ struct commit {
 	struct tree_head head;          /* the latest head: loop thread only */
 	struct tree_head batch_head;
 	bool batch_signed;
+	uint64_t last_head_ms;          /* worker thread: the latest head's time */
 	struct commit_stats stats;
 	void (*stopped)(void *arg);
 	void *stopped_arg;
@@ -48,7 +49,11 @@ static int commit_sign_head(struct commit *c, uint64_t size_before, struct tree_
 		return r;
 	memset(&c->batch_head, 0, sizeof(c->batch_head));
 	c->batch_head.size = size;
+	/* Heads never go back in time, even if the clock does (a corrected clock must not make
+	 * the node's own log look tampered with). */
 	c->batch_head.time_ms = commit_wall_ms();
+	if (c->batch_head.time_ms < c->last_head_ms)
+		c->batch_head.time_ms = c->last_head_ms;
 	if ((r = store_log_root(c->w, size, c->batch_head.root)) != 0 ||
 	    (r = tree_head_sign(c->self, &c->batch_head)) != 0)
 		return r;
@@ -58,6 +63,7 @@ static int commit_sign_head(struct commit *c, uint64_t size_before, struct tree_
 	memcpy(sh.signature, c->batch_head.signature, 64);
 	if ((r = store_head_add(c->w, &sh)) != 0)
 		return r;
+	c->last_head_ms = c->batch_head.time_ms;
 	*out = &c->batch_head;
 	return 0;
 }
@@ -199,6 +205,7 @@ int commit_new(uv_loop_t *loop, const char *db_path, const struct identity *self
 		memcpy(c->head.root, sh.root, 32);
 		c->head.time_ms = sh.time_ms;
 		memcpy(c->head.signature, sh.signature, 64);
+		c->last_head_ms = sh.time_ms;
 	}
 	uv_check_init(loop, &c->check);
 	c->check.data = c;

@@ -121,6 +121,7 @@ static int receive_after(struct store *w, struct commit_job *job, const struct t
 static void receive_done(struct commit_job *job)
 {
 	struct receive_job *rj = (struct receive_job *)job;
+	uint32_t suppressed = 0;
 	struct net *n = rj->net;
 	struct peer *p = net_peer_by_pk(n, rj->link_peer);
 
@@ -128,8 +129,8 @@ static void receive_done(struct commit_job *job)
 	failpoint("receipt.before_send");
 	if (job->err == 0 && p && p->link && p->link->state == LINK_UP)
 		link_send_receipt(p->link, rj->receipt, rj->receipt_len);
-	else if (job->err != 0)
-		log_warn("receive_failed", "error=\"%s\"", err_str(job->err));
+	else if (job->err != 0 && log_ratelimit_allow(&n->ex->rl, uv_now(n->loop), &suppressed))
+		log_warn("receive_failed", "error=\"%s\" suppressed=%u", err_str(job->err), suppressed);
 	if (job->err == 0 && rj->m.dir == STORE_MSG_RELAY)
 		n->metrics.messages_relayed++;
 	else if (job->err == 0)

@@ -70,6 +70,39 @@ static void exchange_expire(struct net *n, const uint8_t hash[32])
 	commit_submit(n->commit, &e->job);
 }
 
+/* The first time a message leaves: "sent" (no receipt yet). Only a display state: nothing
+ * depends on it, so a crash before it is written loses nothing. */
+struct sent_job {
+	struct commit_job job;
+	uint8_t hash[32];
+};
+
+static int sent_run(struct store *w, struct commit_job *job)
+{
+	struct sent_job *j = (struct sent_job *)job;
+	struct store_msg m;
+	int r;
+
+	memset(&m, 0, sizeof(m));
+	if ((r = store_msg_get(w, j->hash, &m)) != 0)
+		return r == ERR_NOTFOUND ? 0 : r;
+	r = m.state == STORE_MSG_QUEUED ? store_msg_set_state(w, j->hash, STORE_MSG_SENT) : 0;
+	store_msg_release(&m);
+	return r;
+}
+
+static void exchange_mark_sent(struct net *n, const uint8_t hash[32])
+{
+	struct sent_job *j = calloc(1, sizeof(*j));
+
+	if (!j)
+		return;
+	memcpy(j->hash, hash, 32);
+	j->job.run = sent_run;
+	j->job.done = expire_done;
+	commit_submit(n->commit, &j->job);
+}
+
 /* Sends one outbox entry; returns 1 if it went into the window. */
 static int exchange_send_one(struct net *n, struct peer *p, uint64_t seq, const uint8_t hash[32])
 {
@@ -89,6 +122,8 @@ static int exchange_send_one(struct net *n, struct peer *p, uint64_t seq, const 
 	failpoint("send.before");
 	if (link_send_envelope(p->link, m.envelope, m.envelope_len) == 0) {
 		failpoint("send.after");
+		if (m.state == STORE_MSG_QUEUED)
+			exchange_mark_sent(n, hash);
 		slot = &xp->win[(xp->head + xp->count) % EXCHANGE_WINDOW];
 		slot->seq = seq;
 		memcpy(slot->hash, hash, 32);

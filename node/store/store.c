@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 enum { STORE_BUSY_TIMEOUT_MS = 5000 };
@@ -103,8 +104,17 @@ static const char *const store_migrations[] = {
 _Static_assert(sizeof(store_migrations) / sizeof(store_migrations[0]) == STORE_SCHEMA_VERSION,
 	       "STORE_SCHEMA_VERSION must equal the number of migrations");
 
+static uint64_t store_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 int store_error(struct store *s, int rc, const char *op)
 {
+	uint32_t suppressed = 0;
 	int ext = rc;
 
 	rc &= 0xff;
@@ -112,8 +122,10 @@ int store_error(struct store *s, int rc, const char *op)
 		return ERR_EXISTS;
 	if (rc == SQLITE_NOMEM)
 		return ERR_NOMEM;
-	log_error("store_error", "op=%s rc=%d err=\"%s\"", op, ext,
-		  s && s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(ext));
+	/* A full disk fails every batch a partner's resends bring: one line a second is enough. */
+	if (!s || log_ratelimit_allow(&s->rl, store_now_ms(), &suppressed))
+		log_error("store_error", "op=%s rc=%d err=\"%s\" suppressed=%u", op, ext,
+			  s && s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(ext), suppressed);
 	return rc == SQLITE_FULL ? ERR_FULL : ERR_STORE;
 }
 

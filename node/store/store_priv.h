@@ -4,6 +4,7 @@
 #ifndef COEX_STORE_STORE_PRIV_H
 #define COEX_STORE_STORE_PRIV_H
 
+#include "lib/log.h"
 #include "store/store.h"
 
 #include <sqlite3.h>
@@ -57,6 +58,7 @@ enum store_stmt_id {
 };
 
 struct store {
+	struct log_ratelimit rl;        /* for store_error's lines */
 	sqlite3 *db;
 	sqlite3_stmt *stmts[STMT_COUNT];
 };

@@ -269,13 +269,19 @@ static void test_at_start_goes_on_from_its_mark(void **state)
 	assert_int_equal(m.size, 39);
 }
 
-static void test_heads_in_the_future_or_past(void **state)
+/* Heads dated ahead of the clock are what a clock corrected backwards leaves behind: the
+ * node's own check accepts them (signatures and roots decide), so it is not locked out. */
+static void test_heads_in_the_future_accepted(void **state)
 {
 	struct fixture *f = *state;
+	struct log_check_state st;
+	struct log_check_result res;
 
 	f->time = NOW + 10 * 60 * 1000;
 	build(f, 3, 1);
-	expect_bad(f, 0, "head 0: dated in the future (301 s after");
+	memset(&st, 0, sizeof(st));
+	check_all(f, &st, &res);
+	assert_true(res.ok);
 }
 
 int main(void)
@@ -286,7 +292,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_changed_entry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_changed_or_missing_parts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_at_start_goes_on_from_its_mark, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_heads_in_the_future_or_past, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_heads_in_the_future_accepted, setup, teardown),
 	};
 
 	if (sodium_init() < 0)
