@@ -7,6 +7,7 @@
  * continuation lines: an indented key is just a key. */
 #include "app/config.h"
 #include "lib/err.h"
+#include "lib/fsutil.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -755,26 +756,6 @@ static int config_write_body(FILE *f, const char *name, const char *listen)
 	return ferror(f) ? -EIO : 0;
 }
 
-/* Makes a rename or link durable: fsync the directory holding path. */
-static int config_sync_dir(const char *path)
-{
-	char dir[CONFIG_PATH_BUF];
-	char *slash;
-	int fd, r = 0;
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	if (!(slash = strrchr(dir, '/')))
-		snprintf(dir, sizeof(dir), ".");
-	else
-		slash[slash == dir] = '\0';
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-		return -errno;
-	if (fsync(fd) != 0)
-		r = -errno;
-	close(fd);
-	return r;
-}
-
 /* Writes the file to tmp (an mkstemp template, completed here) and syncs it. On failure
  * no file is left behind. */
 static int config_write_tmp(char *tmp, const char *name, const char *listen)
@@ -845,7 +826,7 @@ int config_write_initial(const char *path, const char *name, const char *listen,
 		r = errno == EEXIST ? ERR_EXISTS : -errno;
 		goto out;
 	}
-	r = config_sync_dir(path);
+	r = fsutil_sync_dir(path);
 out:
 	if (made)
 		unlink(tmp);

@@ -3,6 +3,7 @@
 #include "crypto/identity.h"
 #include "lib/base32.h"
 #include "lib/err.h"
+#include "lib/fsutil.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -49,26 +50,6 @@ static int keyfile_write_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
-/* Makes the new directory entry durable: fsync the directory holding path. */
-static int keyfile_sync_dir(const char *path)
-{
-	char dir[KEYFILE_PATH_BUF];
-	char *slash;
-	int fd, r = 0;
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	if (!(slash = strrchr(dir, '/')))
-		snprintf(dir, sizeof(dir), ".");
-	else
-		slash[slash == dir] = '\0';
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-		return -errno;
-	if (fsync(fd) != 0)
-		r = -errno;
-	close(fd);
-	return r;
-}
-
 int keyfile_write(const char *path, const struct identity *id)
 {
 	char line[KEYFILE_BUF];
@@ -93,7 +74,7 @@ int keyfile_write(const char *path, const struct identity *id)
 	if (close(fd) != 0 && r == 0)
 		r = -errno;
 	if (r == 0)
-		r = keyfile_sync_dir(path);
+		r = fsutil_sync_dir(path);
 	if (r != 0)
 		unlink(path);
 out:

@@ -5,6 +5,7 @@
  * never holds the daemon. Export writes FILE.tmp, syncs it and renames it over FILE, so FILE
  * is either the old file or a complete export. */
 #include "cli.h"
+#include "lib/fsutil.h"
 
 #include "audit_cli.h"
 #include "crypto/identity.h"
@@ -258,21 +259,6 @@ static void export_note_header(struct export_file *f, const uint8_t *p, size_t n
 	export_record_release(&rec);
 }
 
-/* Makes the rename durable: the directory entry is synced too. */
-static int sync_dir_of(const char *path)
-{
-	char copy[CLI_PATH_MAX];
-	int fd, r = 0;
-
-	snprintf(copy, sizeof(copy), "%s", path);
-	if ((fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-		return -errno;
-	if (fsync(fd) != 0)
-		r = -errno;
-	close(fd);
-	return r;
-}
-
 static int export_fetch(struct cli *cli, struct export_file *f, struct progress *pg)
 {
 	Coex__LogExportRequest q = COEX__LOG_EXPORT_REQUEST__INIT;
@@ -360,7 +346,7 @@ static int cmd_log_export(struct cli *cli)
 		unlink(f.tmp);
 		return rc;
 	}
-	if ((r = sync_dir_of(f.path)) != 0)
+	if ((r = fsutil_sync_dir(f.path)) != 0)
 		return cli_fail(cli, "syncing the directory of %s: %s", f.path, err_str(r));
 	return export_print(cli, &f);
 }
