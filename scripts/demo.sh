@@ -115,4 +115,12 @@ co acme audit "$DATA/acme.cxlog" --against "$DATA/globex.cxlog"
 co globex audit "$DATA/globex.cxlog" --against "$DATA/initech.cxlog"
 co acme audit "$DATA/acme.cxlog" --against "$DATA/initech.cxlog"
 
+# As root, the same companies also run as separate hosts: one network namespace each, with
+# its own address (deploy/netns). Skipped where namespaces cannot be made (e.g. a container).
+if [ "$(id -u)" -eq 0 ] && ip netns add coex-demo-probe 2>/dev/null; then
+	ip netns del coex-demo-probe
+	step "As root: the companies as three hosts in network namespaces (deploy/netns/demo.sh)"
+	COEX_BIN="$BIN" ./deploy/netns/demo.sh
+fi
+
 step "Done: nodes stopped, their data and logs kept in demo-data/"
