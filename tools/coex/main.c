@@ -6,6 +6,7 @@
  * line against a table entry, dispatch and the help texts. The commands live in one file
  * per group (cmd_node.c, cmd_partner.c, cmd_msg.c, cmd_refer.c). */
 #include "cli.h"
+#include "completion.h"
 
 #include "lib/err.h"
 
@@ -459,6 +460,13 @@ static int run(int argc, char **argv)
 	}
 	if (strcmp(argv[a.i], "help") == 0)
 		return help_run(argc - a.i - 1, argv + a.i + 1);
+	if (strcmp(argv[a.i], "completion") == 0) {
+		if (a.i + 2 != argc || strcmp(argv[a.i + 1], "bash") != 0) {
+			fprintf(stderr, "usage: coex completion bash   (prints a bash completion script)\n");
+			return CLI_EXIT_USAGE;
+		}
+		return completion_bash(stdout, cmd_tables, sizeof(cmd_tables) / sizeof(cmd_tables[0]));
+	}
 	if (!(cli.cmd = cmd_find(argc - a.i, argv + a.i, &taken)))
 		return verb_unknown(&a);
 	a.i += taken;
