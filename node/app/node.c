@@ -173,6 +173,7 @@ static int node_start_net(struct node *nd)
 		.clock_skew_ms = lim->clock_skew_ms, .keepalive_ms = lim->keepalive_ms,
 		.dead_ms = lim->dead_ms, .reconnect_min_ms = lim->reconnect_min_ms,
 		.reconnect_max_ms = lim->reconnect_max_ms,
+		.outbox_per_partner = lim->outbox_per_partner,
 	};
 	int r;
 

@@ -209,8 +209,10 @@ void ctl_queue_body_via(struct ctl_client *c, const uint8_t to[32], const uint8_
 	if (r != 0) {
 		ctl_client_resume(c);
 		ctl_client_error(c, r, r == ERR_TOOBIG ? "the message is larger than max_message_bytes"
-			: r == ERR_NOTFOUND ? "the recipient is not a partner" : "cannot queue the message: %s",
-			err_str(r));
+			: r == ERR_NOTFOUND ? "the recipient is not a partner"
+			: r == ERR_LIMIT ? "the outbox for this partner is full ([limits] outbox_per_partner):"
+					   " it has not taken the messages already queued"
+			: "cannot queue the message: %s", err_str(r));
 	}
 }
 

@@ -294,6 +294,11 @@ int net_message_queue_via(struct net *n, const uint8_t to[32], const uint8_t via
 
 	if (!net_peer_by_pk(n, via))
 		return ERR_NOTFOUND;
+	if (n->cfg.outbox_per_partner) {
+		uint64_t queued = 0;
+		if (store_outbox_count(n->store, via, &queued) == 0 && queued >= n->cfg.outbox_per_partner)
+			return ERR_LIMIT; /* the partner is not taking them: stop, rather than fill the disk */
+	}
 	if ((r = message_body_meta(body, len, &meta)) != 0)
 		return r;
 	if (memcmp(meta.recipient, to, 32) != 0)

@@ -28,6 +28,7 @@ struct net_config {
 	uint32_t dead_ms;
 	uint32_t reconnect_min_ms;
 	uint32_t reconnect_max_ms;
+	uint32_t outbox_per_partner;      /* messages waiting for a receipt, per partner; 0: no cap */
 };
 
 /* A snapshot of one partner's link, for status. */

@@ -105,5 +105,22 @@ def test_refusals(w):
     check(acme.cli("outbox", json_out=True) == [], "nothing half-written in the outbox")
 
 
+def test_outbox_cap(w):
+    acme = w.node("Acme", limits=dict(FAST, outbox_per_partner=3)).start()
+    globex = w.node("Globex", limits=FAST).start()
+    harness.partner_up(acme, globex)
+    globex.stop()
+    acme.wait_link(globex, "down")
+    ids = [last_id(acme.cli("propose", "--to", "globex", "--title", "q%d" % i)) for i in range(3)]
+    rc, _, err = acme.run("propose", "--to", "globex", "--title", "one too many", check_rc=False)
+    check(rc == 1 and "outbox for this partner is full" in err, "the cap holds: %d %r" % (rc, err))
+    check(len(acme.cli("outbox", json_out=True)) == 3, "nothing half-written")
+    globex.start()
+    for i in ids:
+        wait_for(lambda: msg_state(acme, i) == "delivered", "delivery once the partner is back")
+    last_id(acme.cli("propose", "--to", "globex", "--title", "room again"))
+
+
 if __name__ == "__main__":
-    harness.main([test_negotiation_to_agreement, test_queued_while_partner_down, test_refusals])
+    harness.main([test_negotiation_to_agreement, test_queued_while_partner_down, test_refusals,
+                  test_outbox_cap])
