@@ -181,10 +181,14 @@ static void ctl_refer_contact(struct ctl_client *c, const struct store_partner *
 	struct ctl_body b;
 	Coex__Referral ref = COEX__REFERRAL__INIT;
 
-	if (!req->contact->name[0] && !req->contact->email[0])
-		return (void)ctl_client_error(c, ERR_INVAL, "a contact needs a name or an email address");
-	if (!req->contact->consent[0])
-		return (void)ctl_client_error(c, ERR_INVAL, "a contact is shared only with a consent statement (--consent)");
+	if (!req->contact->name[0] && !req->contact->email[0]) {
+		ctl_client_error(c, ERR_INVAL, "a contact needs a name or an email address");
+		return;
+	}
+	if (!req->contact->consent[0]) {
+		ctl_client_error(c, ERR_INVAL, "a contact is shared only with a consent statement (--consent)");
+		return;
+	}
 	ctl_body_init(&b, c->ctl, to->id, 0);
 	ref.note = req->note;
 	ref.subject_case = COEX__REFERRAL__SUBJECT_CONTACT;
@@ -230,34 +234,46 @@ void ctl_cmd_refer(struct ctl_client *c, const Coex__ReferRequest *req)
 	uint8_t intro[16];
 	int r;
 
-	if ((r = store_partner_find(c->ctl->deps.store, req->to, &to)) != 0)
-		return (void)ctl_client_error(c, r, "no partner '%s' (see 'coex partner list')", req->to);
-	if (req->contact && !req->introduce[0])
-		return ctl_refer_contact(c, &to, req);
-	if (!req->introduce[0] || req->contact)
-		return (void)ctl_client_error(c, ERR_INVAL, "give exactly one of --introduce or --contact");
-	if ((r = store_partner_find(c->ctl->deps.store, req->introduce, &other)) != 0)
-		return (void)ctl_client_error(c, r, "no partner '%s' to introduce", req->introduce);
-	if (!memcmp(to.id, other.id, 32))
-		return (void)ctl_client_error(c, ERR_INVAL, "a partner cannot be introduced to itself");
+	if ((r = store_partner_find(c->ctl->deps.store, req->to, &to)) != 0) {
+		ctl_client_error(c, r, "no partner '%s' (see 'coex partner list')", req->to);
+		return;
+	}
+	if (req->contact && !req->introduce[0]) {
+		ctl_refer_contact(c, &to, req);
+		return;
+	}
+	if (!req->introduce[0] || req->contact) {
+		ctl_client_error(c, ERR_INVAL, "give exactly one of --introduce or --contact");
+		return;
+	}
+	if ((r = store_partner_find(c->ctl->deps.store, req->introduce, &other)) != 0) {
+		ctl_client_error(c, r, "no partner '%s' to introduce", req->introduce);
+		return;
+	}
+	if (!memcmp(to.id, other.id, 32)) {
+		ctl_client_error(c, ERR_INVAL, "a partner cannot be introduced to itself");
+		return;
+	}
 	randombytes_buf(intro, sizeof(intro));
 	/* The second subject's referral is queued first, without a client; the first one's
 	 * reply tells the user it is durable, and carries the introduction id as its thread. */
-	if ((r = ctl_refer_card(c, &other, &to, intro, req->note, false)) != 0)
-		return (void)ctl_client_error(c, r, "cannot queue the introduction: %s", err_str(r));
+	if ((r = ctl_refer_card(c, &other, &to, intro, req->note, false)) != 0) {
+		ctl_client_error(c, r, "cannot queue the introduction: %s", err_str(r));
+		return;
+	}
 	ctl_refer_card(c, &to, &other, intro, req->note, true);
 	log_info("introduction_sent", "to=%s other=%s", to.name, other.name);
 }
 
 /* ------------------------------------------------------------------ answer */
 
-static int ctl_intro_find(struct ctl *c, const char *hex, uint8_t intro[16])
+/* Parses a full introduction id (32 hex characters). */
+static int ctl_intro_parse(const char *hex, uint8_t intro[16])
 {
 	size_t n;
 
 	if (strlen(hex) != 32 || sodium_hex2bin(intro, 16, hex, 32, NULL, &n, NULL) != 0 || n != 16)
 		return ERR_INVAL;
-	(void)c;
 	return 0;
 }
 
@@ -288,7 +304,7 @@ static int ctl_intro_resolve(struct ctl *c, const char *ref, uint8_t intro[16])
 
 	if (!l)
 		return ERR_NOMEM;
-	if (ctl_intro_find(c, ref, intro) == 0) {
+	if (ctl_intro_parse(ref, intro) == 0) {
 		free(l);
 		return 0;
 	}
@@ -317,10 +333,14 @@ void ctl_cmd_answer(struct ctl_client *c, const Coex__AnswerRequest *req)
 	int r;
 
 	if ((r = ctl_intro_resolve(c->ctl, req->intro, intro)) != 0 ||
-	    (r = intro_state_read(c->ctl, intro, &st)) != 0 || !st.subject)
-		return (void)ctl_client_error(c, r ? r : ERR_NOTFOUND, "no introduction '%s' to answer (see 'coex introductions')", req->intro);
-	if (st.my_answer_sent)
-		return (void)ctl_client_error(c, ERR_STATE, "this introduction was already answered (%s)", st.my_accept ? "accepted" : "declined");
+	    (r = intro_state_read(c->ctl, intro, &st)) != 0 || !st.subject) {
+		ctl_client_error(c, r ? r : ERR_NOTFOUND, "no introduction '%s' to answer (see 'coex introductions')", req->intro);
+		return;
+	}
+	if (st.my_answer_sent) {
+		ctl_client_error(c, ERR_STATE, "this introduction was already answered (%s)", st.my_accept ? "accepted" : "declined");
+		return;
+	}
 	memset(&mine, 0, sizeof(mine));
 	memcpy(mine.id, c->ctl->deps.self->pk, 32);
 	snprintf(mine.name, sizeof(mine.name), "%s", c->ctl->deps.name);
@@ -328,8 +348,10 @@ void ctl_cmd_answer(struct ctl_client *c, const Coex__AnswerRequest *req)
 		ctl_invite_address(c->ctl, mine.address, sizeof(mine.address));
 	ctl_body_init(&b, c->ctl, st.introducer_pk, 0);
 	mine.time_ms = b.now;
-	if ((r = card_sign(c->ctl->deps.self, &mine)) != 0)
-		return (void)ctl_client_error(c, r, "cannot sign this node's card");
+	if ((r = card_sign(c->ctl->deps.self, &mine)) != 0) {
+		ctl_client_error(c, r, "cannot sign this node's card");
+		return;
+	}
 	ctl_card_to_pb(&mine, &card, &addr);
 	ans.intro_id.data = intro;
 	ans.intro_id.len = 16;
@@ -484,8 +506,10 @@ void ctl_cmd_forward(struct ctl_client *c, const Coex__ForwardRequest *req)
 	int r;
 
 	memset(&m, 0, sizeof(m));
-	if ((r = store_msg_find(c->ctl->deps.store, req->message, &m)) != 0)
-		return (void)ctl_client_error(c, r, "no message '%s'", req->message);
+	if ((r = store_msg_find(c->ctl->deps.store, req->message, &m)) != 0) {
+		ctl_client_error(c, r, "no message '%s'", req->message);
+		return;
+	}
 	if ((r = store_partner_find(c->ctl->deps.store, req->to, &to)) != 0) {
 		ctl_client_error(c, r, "no partner '%s' (see 'coex partner list')", req->to);
 		goto out;

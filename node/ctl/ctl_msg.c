@@ -12,6 +12,7 @@
 #include "wire/message.h"
 
 #include <sodium.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,24 +54,38 @@ static const char *ctl_state_str(int state)
 	return state >= 0 && state <= STORE_MSG_RECEIVED ? st[state] : "?";
 }
 
+/* Writes why into err and returns code. */
+static int ctl_fail(char *err, size_t errlen, int code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int ctl_fail(char *err, size_t errlen, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
 /* Checks the user's proposal fields; names the first bad one in err. */
 static int ctl_proposal_check(const Coex__ProposeRequest *p, char *err, size_t errlen)
 {
 	if (!p->title[0] || strlen(p->title) > CTL_TITLE_MAX)
-		return snprintf(err, errlen, "a title of 1 to %d bytes is required", CTL_TITLE_MAX), ERR_INVAL;
+		return ctl_fail(err, errlen, ERR_INVAL, "a title of 1 to %d bytes is required", CTL_TITLE_MAX);
 	if (strlen(p->summary) > CTL_TEXT_MAX || strlen(p->body) > CTL_TEXT_MAX ||
 	    strlen(p->terms) > CTL_TEXT_MAX)
-		return snprintf(err, errlen, "summary, body and terms are limited to %d bytes each", CTL_TEXT_MAX), ERR_TOOBIG;
+		return ctl_fail(err, errlen, ERR_TOOBIG, "summary, body and terms are limited to %d bytes each", CTL_TEXT_MAX);
 	if (p->n_tags > CTL_TAGS_MAX)
-		return snprintf(err, errlen, "at most %d tags", CTL_TAGS_MAX), ERR_INVAL;
+		return ctl_fail(err, errlen, ERR_INVAL, "at most %d tags", CTL_TAGS_MAX);
 	if (p->hop_limit > CTL_HOPS_MAX)
-		return snprintf(err, errlen, "--hops is at most %d", CTL_HOPS_MAX), ERR_INVAL;
+		return ctl_fail(err, errlen, ERR_INVAL, "--hops is at most %d", CTL_HOPS_MAX);
 	if (p->value && (strlen(p->value->currency) != 3 || p->value->currency[0] < 'A' ||
 			 p->value->currency[0] > 'Z'))
-		return snprintf(err, errlen, "a value needs a 3-letter currency code such as EUR"), ERR_INVAL;
+		return ctl_fail(err, errlen, ERR_INVAL, "a value needs a 3-letter currency code such as EUR");
 	for (size_t i = 0; i < p->n_attachments; i++)
 		if (!p->attachments[i]->name[0] || strchr(p->attachments[i]->name, '/'))
-			return snprintf(err, errlen, "attachment %zu needs a file name without '/'", i + 1), ERR_INVAL;
+			return ctl_fail(err, errlen, ERR_INVAL, "attachment %zu needs a file name without '/'", i + 1);
 	return 0;
 }
 
