@@ -469,22 +469,43 @@ static int forward_seen(void *arg, const struct store_msg *m)
 	return 0;
 }
 
+/* Whether a received proposal (or a forward of one) may go on to partner `to`, and the
+ * Forwarded fields it gets: the hops left after this one, the original's author and the node
+ * answers go back through. Loops are cut here: never to a node the proposal came through. */
+struct forward_plan {
+	uint32_t hops_left;
+	uint8_t origin[32], back[32];
+};
+
 static int ctl_forward_check(struct ctl_client *c, const struct store_msg *m,
-			     const struct store_partner *to, struct body_facts *f)
+			     const struct store_partner *to, struct forward_plan *plan)
 {
 	struct message_meta meta;
+	struct body_facts f;
 	struct forward_check fc;
+	bool on_path;
 
-	if (m->dir != STORE_MSG_IN || m->kind != MESSAGE_KIND_PROPOSAL)
-		return ctl_client_error(c, ERR_INVAL, m->kind == MESSAGE_KIND_FORWARDED
-			? "a forwarded proposal cannot be forwarded again (one hop is supported)"
-			: "only a proposal this node received can be forwarded");
-	if (intro_read(m, &meta, f, NULL, 0) != 0)
+	if (m->dir != STORE_MSG_IN || (m->kind != MESSAGE_KIND_PROPOSAL && m->kind != MESSAGE_KIND_FORWARDED))
+		return ctl_client_error(c, ERR_INVAL, "only a proposal this node received can be forwarded");
+	if (intro_read(m, &meta, &f, NULL, 0) != 0)
 		return ctl_client_error(c, ERR_PROTO, "the proposal cannot be read");
-	if (!f->forwardable || f->hop_limit == 0)
-		return ctl_client_error(c, ERR_DENIED, "the author did not mark this proposal forwardable");
-	if (!memcmp(to->id, m->author, 32))
-		return ctl_client_error(c, ERR_INVAL, "%s is the proposal's author", to->name);
+	if (m->kind == MESSAGE_KIND_PROPOSAL) {
+		if (!f.forwardable || f.hop_limit == 0)
+			return ctl_client_error(c, ERR_DENIED, "the author did not mark this proposal forwardable");
+		plan->hops_left = f.hop_limit - 1;
+		memcpy(plan->origin, m->author, 32);
+	} else {
+		if (f.hops_left == 0)
+			return ctl_client_error(c, ERR_LIMIT, "the hop limit is reached: the author allowed no further forwarding");
+		plan->hops_left = f.hops_left - 1;
+		memcpy(plan->origin, f.origin, 32);
+	}
+	memcpy(plan->back, m->peer, 32);
+	on_path = !memcmp(to->id, m->author, 32);
+	for (size_t i = 0; m->kind == MESSAGE_KIND_FORWARDED && i < f.n_path; i++)
+		on_path = on_path || !memcmp(to->id, f.path[i], 32);
+	if (on_path)
+		return ctl_client_error(c, ERR_INVAL, "%s is the proposal's author or already passed it on", to->name);
 	if (m->expires_ms && (uint64_t)m->expires_ms <= (uint64_t)time(NULL) * 1000)
 		return ctl_client_error(c, ERR_EXPIRED, "the proposal has expired");
 	memcpy(fc.to, to->id, 32);
@@ -499,7 +520,7 @@ void ctl_cmd_forward(struct ctl_client *c, const Coex__ForwardRequest *req)
 {
 	struct store_msg m;
 	struct store_partner to;
-	struct body_facts f;
+	struct forward_plan plan;
 	struct ctl_body b;
 	Coex__Forwarded fw = COEX__FORWARDED__INIT;
 	Coex__Signed *orig = NULL;
@@ -514,7 +535,7 @@ void ctl_cmd_forward(struct ctl_client *c, const Coex__ForwardRequest *req)
 		ctl_client_error(c, r, "no partner '%s' (see 'coex partner list')", req->to);
 		goto out;
 	}
-	if (ctl_forward_check(c, &m, &to, &f) != 0)
+	if (ctl_forward_check(c, &m, &to, &plan) != 0)
 		goto out;
 	if (!(orig = coex__signed__unpack(NULL, m.signed_len, m.signed_msg))) {
 		ctl_client_error(c, ERR_PROTO, "the proposal cannot be read");
@@ -526,13 +547,13 @@ void ctl_cmd_forward(struct ctl_client *c, const Coex__ForwardRequest *req)
 	b.body.thread.len = 16;
 	fw.original = orig;
 	fw.note = req->note;
-	fw.hops_left = f.hop_limit - 1;
+	fw.hops_left = plan.hops_left;
 	b.body.kind_case = COEX__BODY__KIND_FORWARDED;
 	b.body.forwarded = &fw;
-	net_relay_allow(c->ctl->deps.net, m.author, to.id);
+	net_relay_allow(c->ctl->deps.net, plan.origin, to.id, plan.back);
 	failpoint("forward.mid");
 	ctl_queue_body_via(c, to.id, to.id, &b.body, m.title);
-	log_info("forwarded", "to=%s", to.name);
+	log_info("forwarded", "to=%s hops_left=%u", to.name, plan.hops_left);
 out:
 	if (orig)
 		coex__signed__free_unpacked(orig, NULL);

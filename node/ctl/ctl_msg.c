@@ -22,8 +22,6 @@ enum {
 	CTL_TITLE_MAX = 200,
 	CTL_TEXT_MAX = 1 << 20,
 	CTL_TAGS_MAX = 32,
-	CTL_HOPS_DEFAULT = 2,
-	CTL_HOPS_MAX = 3,
 };
 #define CTL_EXPIRES_DEFAULT_S (30ull * 86400)
 
@@ -78,8 +76,8 @@ static int ctl_proposal_check(const Coex__ProposeRequest *p, char *err, size_t e
 		return ctl_fail(err, errlen, ERR_TOOBIG, "summary, body and terms are limited to %d bytes each", CTL_TEXT_MAX);
 	if (p->n_tags > CTL_TAGS_MAX)
 		return ctl_fail(err, errlen, ERR_INVAL, "at most %d tags", CTL_TAGS_MAX);
-	if (p->hop_limit > CTL_HOPS_MAX)
-		return ctl_fail(err, errlen, ERR_INVAL, "--hops is at most %d", CTL_HOPS_MAX);
+	if (p->hop_limit > BODY_HOPS_MAX)
+		return ctl_fail(err, errlen, ERR_INVAL, "--hops is at most %d", BODY_HOPS_MAX);
 	if (p->value && (strlen(p->value->currency) != 3 || p->value->currency[0] < 'A' ||
 			 p->value->currency[0] > 'Z'))
 		return ctl_fail(err, errlen, ERR_INVAL, "a value needs a 3-letter currency code such as EUR");
@@ -104,7 +102,7 @@ static void ctl_proposal_from(const Coex__ProposeRequest *req, uint64_t expires_
 	p->n_attachments = req->n_attachments;
 	p->valid_until_ms = expires_ms;
 	p->forwardable = req->forwardable;
-	p->hop_limit = req->forwardable ? (req->hop_limit ? req->hop_limit : CTL_HOPS_DEFAULT) : 0;
+	p->hop_limit = req->forwardable ? (req->hop_limit ? req->hop_limit : BODY_HOPS_DEFAULT) : 0;
 }
 
 void ctl_body_init(struct ctl_body *b, const struct ctl *c, const uint8_t recipient[32],

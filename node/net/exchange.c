@@ -121,30 +121,53 @@ int exchange_key_for(struct net *n, const uint8_t pk[32], const uint8_t **key)
 	return 0;
 }
 
-void net_relay_allow(struct net *n, const uint8_t origin[32], const uint8_t forwardee[32])
+void net_relay_allow(struct net *n, const uint8_t origin[32], const uint8_t forwardee[32],
+		     const uint8_t back[32])
 {
 	struct exchange *ex = n->ex;
 	struct exchange_relay *v;
 
-	for (size_t i = 0; i < ex->n_relays; i++)
-		if (!memcmp(ex->relays[i].origin, origin, 32) && !memcmp(ex->relays[i].forwardee, forwardee, 32))
-			return;
+	if (exchange_relay_back(ex, origin, forwardee))
+		return;
 	if (ex->n_relays >= EXCHANGE_RELAYS_MAX ||
 	    !(v = realloc(ex->relays, (ex->n_relays + 1) * sizeof(*v))))
 		return;
 	ex->relays = v;
 	memcpy(v[ex->n_relays].origin, origin, 32);
 	memcpy(v[ex->n_relays].forwardee, forwardee, 32);
+	memcpy(v[ex->n_relays].back, back, 32);
 	ex->n_relays++;
 }
 
-bool exchange_relay_allowed(struct exchange *ex, const uint8_t origin[32],
+const uint8_t *exchange_relay_back(const struct exchange *ex, const uint8_t origin[32],
 				   const uint8_t forwardee[32])
 {
 	for (size_t i = 0; i < ex->n_relays; i++)
 		if (!memcmp(ex->relays[i].origin, origin, 32) && !memcmp(ex->relays[i].forwardee, forwardee, 32))
-			return true;
-	return false;
+			return ex->relays[i].back;
+	return NULL;
+}
+
+static int exchange_relay_from_forward(void *arg, const struct store_msg *m)
+{
+	struct net *n = arg;
+	struct message_meta meta;
+	struct body_facts f;
+	const uint8_t *body;
+	size_t len;
+
+	if (message_verify_signed(m->signed_msg, m->signed_len, &meta, &body, &len) != 0 ||
+	    body_facts_read(body, len, &meta, &f) != 0) {
+		log_warn("relay_unreadable", "a forwarded message in the store cannot be read");
+		return 0;
+	}
+	net_relay_allow(n, f.origin, m->recipient, f.path[f.n_path - 1]);
+	return 0;
+}
+
+int exchange_relays_load(struct net *n)
+{
+	return store_msg_forwarded(n->store, exchange_relay_from_forward, n);
 }
 
 void net_set_message_hook(struct net *n, void (*fn)(void *arg, const struct store_msg *m),

@@ -41,7 +41,7 @@ struct exchange_key {
 };
 
 struct exchange_relay {
-	uint8_t origin[32], forwardee[32];
+	uint8_t origin[32], forwardee[32], back[32];
 };
 
 struct exchange {
@@ -68,7 +68,11 @@ struct exchange_peer *exchange_peer_get(struct peer *p);
 int exchange_box_key(struct net *n, struct peer *p);
 /* The box key with any node (partners' kept with them, others' in a small cache). */
 int exchange_key_for(struct net *n, const uint8_t pk[32], const uint8_t **key);
-bool exchange_relay_allowed(struct exchange *ex, const uint8_t origin[32], const uint8_t forwardee[32]);
+/* The partner a message for origin arriving from forwardee goes on to, or NULL: not ours to
+ * relay. */
+const uint8_t *exchange_relay_back(const struct exchange *ex, const uint8_t origin[32],
+				   const uint8_t forwardee[32]);
+
 /* Sends what the partner's outbox holds, within the window, while its link is up. */
 void exchange_pump(struct net *n, struct peer *p);
 /* Counts and logs (rate-limited) a refused message. */

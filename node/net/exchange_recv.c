@@ -239,18 +239,26 @@ static bool exchange_stranger_ok(struct net *n, const struct message_opened *o)
 	return ok;
 }
 
-/* Checks what the body says beyond its header: forwarded originals (both signatures, consent,
- * hop limit). Returns a refusal reason or NULL. */
-static const char *exchange_body_check(const struct message_opened *o)
+/* Checks what the body says beyond its header: forwarding chains (every signature, consent,
+ * hop limit), and that a forward did not come round to a node it already passed through.
+ * Returns a refusal reason or NULL. */
+static const char *exchange_body_check(const struct net *n, const struct message_opened *o)
 {
 	struct body_facts f;
 	int r = body_facts_read(o->body, o->body_len, &o->meta, &f);
 
 	if (r == ERR_DENIED)
 		return "forward_without_consent";
+	if (r == ERR_LIMIT)
+		return "hop_limit_exceeded";
 	if (r == ERR_CRYPTO)
 		return "bad_original_signature";
-	return r != 0 ? "malformed_body" : NULL;
+	if (r != 0)
+		return "malformed_body";
+	for (size_t i = 0; o->meta.kind == MESSAGE_KIND_FORWARDED && i < f.n_path; i++)
+		if (!memcmp(f.path[i], n->self->pk, 32))
+			return "forward_loop";
+	return NULL;
 }
 
 static void exchange_submit_receive(struct net *n, struct link *l, struct receive_job *rj,
@@ -282,16 +290,18 @@ static int relay_entry(struct receive_job *rj)
 }
 
 /* A sealed message for someone else: relayed only from a partner this node forwarded a
- * proposal to, back to that proposal's author. Committed, receipted and queued like any. */
+ * proposal to, and only towards that proposal's author: on to the partner this node had the
+ * proposal from (its author, or the forwarder before). Its author may be further away still
+ * (the answer of a node two hops on). Committed, receipted and queued like any. */
 static void exchange_relay(struct net *n, struct link *l, uint8_t *env, size_t len,
 			   const uint8_t from[32], const uint8_t to[32], const uint8_t id[16])
 {
 	struct receive_job *rj;
 	struct store_msg dup;
+	const uint8_t *back = exchange_relay_back(n->ex, to, l->peer_pk);
 	uint8_t key[32];
 
-	if (memcmp(from, l->peer_pk, 32) != 0 || !net_peer_by_pk(n, to) ||
-	    !exchange_relay_allowed(n->ex, to, from)) {
+	if (!back || !net_peer_by_pk(n, back)) {
 		exchange_drop(n, l, "relay_not_allowed");
 		free(env);
 		return;
@@ -313,7 +323,7 @@ static void exchange_relay(struct net *n, struct link *l, uint8_t *env, size_t l
 	memcpy(rj->m.id, id, 16);
 	memcpy(rj->m.author, from, 32);
 	memcpy(rj->m.recipient, to, 32);
-	memcpy(rj->m.peer, to, 32);
+	memcpy(rj->m.peer, back, 32);
 	rj->m.dir = STORE_MSG_RELAY;
 	rj->m.state = STORE_MSG_QUEUED;
 	rj->m.stored_ms = (int64_t)net_wall_ms();
@@ -362,7 +372,7 @@ void exchange_on_envelope(struct net *n, struct link *l, uint8_t *env, size_t le
 		exchange_drop(n, l, "expired");
 		goto out;
 	}
-	if ((why = exchange_body_check(&o)) != NULL) {
+	if ((why = exchange_body_check(n, &o)) != NULL) {
 		exchange_drop(n, l, why);
 		goto out;
 	}

@@ -299,7 +299,7 @@ int net_start(struct net *n)
 	n->tick.data = n;
 	if (n->listen_cfg[0] && (r = listener_start(n)) != 0)
 		return r;
-	if ((r = net_load_partners(n)) != 0)
+	if ((r = net_load_partners(n)) != 0 || (r = exchange_relays_load(n)) != 0)
 		return r;
 	return uv_timer_start(&n->tick, net_on_tick, NET_TICK_MS, NET_TICK_MS);
 }

@@ -100,9 +100,12 @@ int net_message_queue_via(struct net *n, const uint8_t to[32], const uint8_t via
 /* The caller no longer wants the result (call only before done() ran). */
 void net_wait_abandon(struct net_wait *w);
 
-/* This node forwarded a proposal authored by origin to its partner forwardee: from now on it
- * relays messages from forwardee to origin (sealed: it cannot read them). */
-void net_relay_allow(struct net *n, const uint8_t origin[32], const uint8_t forwardee[32]);
+/* This node forwarded a proposal authored by origin to its partner forwardee, having it from
+ * its partner back (origin itself, or the forwarder before): from now on it relays messages
+ * addressed to origin that arrive from forwardee on to back (sealed: it cannot read them).
+ * The node rebuilds these from its forwarded messages at start. */
+void net_relay_allow(struct net *n, const uint8_t origin[32], const uint8_t forwardee[32],
+		     const uint8_t back[32]);
 
 /* Called on the loop thread for every message addressed to this node once it is committed
  * (before its receipt is sent), so the layer above can act on it (introductions). */

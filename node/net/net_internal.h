@@ -145,6 +145,8 @@ void dial_schedule_retry(struct net *n, struct peer *p);
 struct exchange;
 int exchange_new(struct net *n, struct exchange **out);
 void exchange_free(struct exchange *ex);
+/* Rebuilds the relay table from the messages this node forwarded (at start). */
+int exchange_relays_load(struct net *n);
 void exchange_peer_up(struct net *n, struct peer *p);
 void exchange_peer_down(struct net *n, struct peer *p);
 void exchange_peer_free(struct peer *p);

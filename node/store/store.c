@@ -99,6 +99,9 @@ static const char *const store_migrations[] = {
 	" size INTEGER NOT NULL CHECK (size >= 0),"
 	" range BLOB NOT NULL CHECK (length(range) % 32 = 0 AND length(range) <= 2048),"
 	" checked_ms INTEGER NOT NULL);",
+	/* 6: the messages this node forwarded, found at start without a scan (kind 5 is
+	 * MESSAGE_KIND_FORWARDED): the node relays answers only for the threads it forwarded. */
+	"CREATE INDEX messages_forwarded ON messages (dir) WHERE kind = 5;",
 };
 
 _Static_assert(sizeof(store_migrations) / sizeof(store_migrations[0]) == STORE_SCHEMA_VERSION,

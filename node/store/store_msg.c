@@ -2,6 +2,7 @@
 #include "store/store_msg.h"
 #include "store/store_priv.h"
 #include "lib/err.h"
+#include "wire/message.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -436,6 +437,20 @@ int store_msg_thread(struct store *s, const uint8_t thread[16],
 		return store_error(s, rc, "msg_thread");
 	}
 	return store_msg_each(s, st, true, fn, arg, "msg_thread");
+}
+
+_Static_assert(MESSAGE_KIND_FORWARDED == 5, "the messages_forwarded index names kind 5");
+
+int store_msg_forwarded(struct store *s, int (*fn)(void *arg, const struct store_msg *m), void *arg)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if ((r = store_stmt(s, STMT_MSG_FORWARDED,
+			    "SELECT " MSG_COLS MSG_BLOB_COLS " FROM messages WHERE kind = 5 AND dir = 0"
+			    " ORDER BY rowid", &st)) != 0)
+		return r;
+	return store_msg_each(s, st, true, fn, arg, "msg_forwarded");
 }
 
 int store_msg_count(struct store *s, int dir, int state, uint64_t *out)

@@ -100,6 +100,9 @@ int store_msg_list(struct store *s, int dir, size_t limit,
  * they are owned by the store and valid only until fn returns. */
 int store_msg_thread(struct store *s, const uint8_t thread[16],
 		     int (*fn)(void *arg, const struct store_msg *m), void *arg);
+/* Calls fn, as store_msg_thread does, for each forward this node authored (dir OUT, kind
+ * forwarded), oldest first. */
+int store_msg_forwarded(struct store *s, int (*fn)(void *arg, const struct store_msg *m), void *arg);
 /* Counts by (dir, state), for metrics and status; a negative dir or state matches all. */
 int store_msg_count(struct store *s, int dir, int state, uint64_t *out);
 

@@ -1,19 +1,25 @@
 #include "wire/body_info.h"
+#include "wire/card.h"
 
 #include "coex.pb-c.h"
 
 #include <stdio.h>
 
-static const char *body_info_forwarded_title(const Coex__Forwarded *f, char *buf, size_t cap)
+/* The title of the proposal at the heart of a forwarding chain (a forward of a forward nests
+ * one Forwarded in another, at most depth deep). */
+static const char *body_info_forwarded_title(const Coex__Forwarded *f, int depth, char *buf,
+					     size_t cap)
 {
 	Coex__Body *inner;
 
 	buf[0] = '\0';
-	if (!f->original)
+	if (!f->original || depth <= 0)
 		return buf;
 	inner = coex__body__unpack(NULL, f->original->body.len, f->original->body.data);
 	if (inner && inner->kind_case == COEX__BODY__KIND_PROPOSAL)
 		snprintf(buf, cap, "%s", inner->proposal->title);
+	else if (inner && inner->kind_case == COEX__BODY__KIND_FORWARDED)
+		body_info_forwarded_title(inner->forwarded, depth - 1, buf, cap);
 	if (inner)
 		coex__body__free_unpacked(inner, NULL);
 	return buf;
@@ -42,7 +48,7 @@ void message_body_title(const uint8_t *body, size_t len, char *out, size_t cap)
 			t = b->referral_answer->note;
 			break;
 		case COEX__BODY__KIND_FORWARDED:
-			t = body_info_forwarded_title(b->forwarded, inner, sizeof(inner));
+			t = body_info_forwarded_title(b->forwarded, BODY_HOPS_MAX, inner, sizeof(inner));
 			break;
 		default:
 			break;

@@ -80,40 +80,88 @@ static int body_facts_intro(const ProtobufCBinaryData *id, struct body_facts *f)
 	return 0;
 }
 
+/* One link of a forwarding chain: the Signed message a Forwarded body wraps, verified. */
+struct chain_link {
+	uint8_t *packed;
+	Coex__Body *body;
+	struct message_meta meta;
+};
+
+static int chain_link_open(const Coex__Signed *s, struct chain_link *cl)
+{
+	const uint8_t *ib;
+	size_t n = coex__signed__get_packed_size(s), ilen;
+	int r;
+
+	if (!(cl->packed = malloc(n ? n : 1)))
+		return ERR_NOMEM;
+	coex__signed__pack(s, cl->packed);
+	if ((r = message_verify_signed(cl->packed, n, &cl->meta, &ib, &ilen)) != 0)
+		return r;
+	if (!(cl->body = coex__body__unpack(NULL, ilen, ib)))
+		return ERR_PROTO;
+	return 0;
+}
+
+/* Walks a forwarding chain from the outermost Forwarded inwards to the original proposal.
+ * Each wrapped message must carry its author's valid signature and name the node that
+ * wrapped it as its recipient; each inner Forwarded must have exactly one hop more left than
+ * the one around it, and the proposal must consent to forwarding with a hop limit above the
+ * innermost hops_left. */
 static int body_facts_forwarded(const Coex__Forwarded *fw, const struct message_meta *outer,
 				struct body_facts *f)
 {
-	Coex__Body *inner = NULL;
-	struct message_meta meta;
-	const uint8_t *ib;
-	uint8_t *packed;
-	size_t n, ilen;
-	int r;
+	struct chain_link chain[BODY_HOPS_MAX];
+	const uint8_t *wrapper = outer->author;
+	size_t n = 0;
+	int r = ERR_PROTO;
 
-	if (!fw->original)
-		return ERR_PROTO;
-	n = coex__signed__get_packed_size(fw->original);
-	if (!(packed = malloc(n ? n : 1)))
-		return ERR_NOMEM;
-	coex__signed__pack(fw->original, packed);
-	if ((r = message_verify_signed(packed, n, &meta, &ib, &ilen)) != 0)
-		goto out;
-	crypto_hash_sha256(f->original_signed_hash, packed, n);
-	r = ERR_PROTO;
-	if (!(inner = coex__body__unpack(NULL, ilen, ib)) || inner->kind_case != COEX__BODY__KIND_PROPOSAL)
-		goto out;
-	r = ERR_DENIED;
-	if (memcmp(meta.recipient, outer->author, 32) != 0 || !inner->proposal->forwardable ||
-	    fw->hops_left >= inner->proposal->hop_limit)
-		goto out;
-	memcpy(f->origin, meta.author, 32);
-	memcpy(f->original_id, meta.id, 16);
+	memset(chain, 0, sizeof(chain));
 	f->hops_left = fw->hops_left;
-	r = 0;
+	while (n < BODY_HOPS_MAX) {
+		struct chain_link *cl = &chain[n++];
+
+		if (!fw->original)
+			goto out;
+		if ((r = chain_link_open(fw->original, cl)) != 0)
+			goto out;
+		if (memcmp(cl->meta.recipient, wrapper, 32) != 0) {
+			r = ERR_DENIED;
+			goto out;
+		}
+		if (cl->body->kind_case == COEX__BODY__KIND_PROPOSAL) {
+			const Coex__Proposal *p = cl->body->proposal;
+
+			r = !p->forwardable ? ERR_DENIED
+			    : p->hop_limit > BODY_HOPS_MAX || fw->hops_left >= p->hop_limit ? ERR_LIMIT : 0;
+			if (r != 0)
+				goto out;
+			crypto_hash_sha256(f->original_signed_hash, cl->packed,
+					   coex__signed__get_packed_size(fw->original));
+			memcpy(f->origin, cl->meta.author, 32);
+			memcpy(f->original_id, cl->meta.id, 16);
+			f->n_path = n; /* path[0] is the origin, then each forwarder outwards */
+			for (size_t i = 0; i < n; i++)
+				memcpy(f->path[i], chain[n - 1 - i].meta.author, 32);
+			goto out;
+		}
+		r = ERR_PROTO;
+		if (cl->body->kind_case != COEX__BODY__KIND_FORWARDED)
+			goto out;
+		if (cl->body->forwarded->hops_left != fw->hops_left + 1) {
+			r = ERR_LIMIT; /* a forward may only ever lower the hop count, by one */
+			goto out;
+		}
+		wrapper = cl->meta.author;
+		fw = cl->body->forwarded;
+	}
+	r = ERR_LIMIT;
 out:
-	if (inner)
-		coex__body__free_unpacked(inner, NULL);
-	free(packed);
+	for (size_t i = 0; i < n; i++) {
+		if (chain[i].body)
+			coex__body__free_unpacked(chain[i].body, NULL);
+		free(chain[i].packed);
+	}
 	return r;
 }
 

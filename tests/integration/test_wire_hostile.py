@@ -453,9 +453,28 @@ def test_bad_envelopes(w):
         return fn
     sc.attack("forwarded_valid", fwd_accepted(forwarded), None, stored=1)
     sc.attack("forwarded_hops_raised", refused(lambda: forwarded(hops_left=2)),
-              (MR, "forward_without_consent"))
+              (MR, "hop_limit_exceeded"))
     sc.attack("forwarded_hops_far_above", refused(lambda: forwarded(hops_left=200)),
-              (MR, "forward_without_consent"))
+              (MR, "hop_limit_exceeded"))
+
+    # A forward of a forward: A -> X -> the Python partner -> the victim. X's Forwarded wraps
+    # A's proposal (addressed to X); the partner's wraps X's (addressed to the partner).
+    x = np.Identity()
+
+    def twice_forwarded(inner_hops=1, outer_hops=0, inner_to=None, hop_limit=2):
+        inner = hx.encode_body(x.pk, inner_to or p.pk, hx.KIND_FORWARDED,
+                               hx.encode_forwarded(original(to=x.pk, hop_limit=hop_limit), "", inner_hops))
+        inner_signed = hx.encode_signed(inner, hx.sign_body(x, inner))
+        return hx.make_message(p, vpk, kind=hx.KIND_FORWARDED,
+                               kind_bytes=hx.encode_forwarded(inner_signed, "on again", outer_hops))
+    sc.attack("forwarded_twice_valid", fwd_accepted(twice_forwarded), None, stored=1)
+    sc.attack("forwarded_twice_hops_not_lowered",
+              refused(lambda: twice_forwarded(inner_hops=1, outer_hops=1)), (MR, "hop_limit_exceeded"))
+    sc.attack("forwarded_twice_beyond_limit",
+              refused(lambda: twice_forwarded(inner_hops=0, outer_hops=0, hop_limit=1)),
+              (MR, "hop_limit_exceeded"))
+    sc.attack("forwarded_twice_inner_not_to_forwarder",
+              refused(lambda: twice_forwarded(inner_to=bpk)), (MR, "forward_without_consent"))
     sc.attack("forwarded_not_forwardable", refused(lambda: forwarded(forwardable=False)),
               (MR, "forward_without_consent"))
     sc.attack("forwarded_not_addressed_to_forwarder", refused(lambda: forwarded(to=bpk)),
@@ -465,7 +484,7 @@ def test_bad_envelopes(w):
     # A forwardable proposal whose hop_limit is unset (proto3: 0) allows no hop: coexd's own
     # `coex forward` refuses it too. (docs/protocol.md's "default 2" is the CLI's default.)
     sc.attack("forwarded_hop_limit_unset", refused(lambda: forwarded(hop_limit=0)),
-              (MR, "forward_without_consent"))
+              (MR, "hop_limit_exceeded"))
     # An envelope whose from is not a usable key (a point of small order).
     sc.attack("envelope_from_invalid_key",
               refused(lambda: hx.make_message(p, vpk, env_from=b"\x00" * 32)),

@@ -1,6 +1,7 @@
 #include "msg_view.h"
 
 #include "crypto/identity.h"
+#include "wire/card.h"
 #include "json.h"
 #include "util.h"
 
@@ -56,23 +57,61 @@ const Coex__Response *msg_view_response(const Coex__MessageInfo *m)
 	return m->body->response;
 }
 
+/* The body a forwarding chain wraps, one level down, decoded (the daemon verified every
+ * signature: MessageInfo.verified); NULL if there is none or it cannot be decoded. */
+static Coex__Body *forward_inner(const Coex__Body *b)
+{
+	const Coex__Signed *s = b->forwarded->original;
+
+	return s ? coex__body__unpack(NULL, s->body.len, s->body.data) : NULL;
+}
+
 const Coex__Proposal *msg_view_proposal(const Coex__Body *b, Coex__Body **orig)
 {
-	const Coex__Signed *s;
-
 	*orig = NULL;
 	if (b->kind_case == COEX__BODY__KIND_PROPOSAL)
 		return b->proposal;
 	if (b->kind_case == COEX__BODY__KIND_RESPONSE)
 		return b->response->counter;
-	if (b->kind_case != COEX__BODY__KIND_FORWARDED || !(s = b->forwarded->original))
-		return NULL;
-	/* The daemon verified the original's signature (MessageInfo.verified); decode it here
-	 * only to show it. */
-	*orig = coex__body__unpack(NULL, s->body.len, s->body.data);
-	if (!*orig || (*orig)->kind_case != COEX__BODY__KIND_PROPOSAL)
-		return NULL;
-	return (*orig)->proposal;
+	/* A forward of a forward nests: go down to the proposal at its heart. */
+	for (int depth = 0; b->kind_case == COEX__BODY__KIND_FORWARDED && depth < BODY_HOPS_MAX; depth++) {
+		Coex__Body *next = forward_inner(b);
+
+		coex__body__free_unpacked(*orig, NULL);
+		*orig = next;
+		if (!next)
+			return NULL;
+		b = next;
+	}
+	return b->kind_case == COEX__BODY__KIND_PROPOSAL ? b->proposal : NULL;
+}
+
+size_t msg_view_forwarders(const Coex__Body *b, char ids[][IDENTITY_ID_LEN + 1], size_t cap)
+{
+	Coex__Body *held = NULL;
+	size_t n = 0;
+
+	if (b->kind_case != COEX__BODY__KIND_FORWARDED)
+		return 0;
+	while (n < cap) {
+		Coex__Body *next = forward_inner(b);
+
+		coex__body__free_unpacked(held, NULL);
+		held = next;
+		if (!next || next->kind_case != COEX__BODY__KIND_FORWARDED || next->author.len != KEY_LEN)
+			break;
+		identity_id_format(next->author.data, ids[n++]);
+		b = next;
+	}
+	coex__body__free_unpacked(held, NULL);
+	for (size_t i = 0; i < n / 2; i++) { /* first forwarder first */
+		char t[IDENTITY_ID_LEN + 1];
+
+		memcpy(t, ids[i], sizeof(t));
+		memcpy(ids[i], ids[n - 1 - i], sizeof(t));
+		memcpy(ids[n - 1 - i], t, sizeof(t));
+	}
+	return n;
 }
 
 /* Lowercase hex of up to HEX_MAX / 2 bytes; "" for none. */
@@ -345,15 +384,19 @@ static void print_referral_answer(const struct pane *pn, const Coex__ReferralAns
 static void print_forwarded(const struct pane *pn, const Coex__Body *b)
 {
 	const Coex__Forwarded *f = b->forwarded;
-	char author[IDENTITY_ID_LEN + 1], hops[16];
+	char author[IDENTITY_ID_LEN + 1], hops[16], via[BODY_HOPS_MAX][IDENTITY_ID_LEN + 1];
 	const Coex__Proposal *p;
 	Coex__Body *orig;
 	struct pane s;
+	size_t n;
 
 	if (*f->note)
 		kv_text(pn, "note", f->note);
 	snprintf(hops, sizeof hops, "%u", f->hops_left);
 	kv(pn, "hops left", hops);
+	n = msg_view_forwarders(b, via, BODY_HOPS_MAX);
+	for (size_t i = 0; i < n; i++)
+		kv(pn, "forwarded earlier by", via[i]);
 	if (!(p = msg_view_proposal(b, &orig))) {
 		kv(pn, "original", "cannot be decoded, or not a proposal");
 		coex__body__free_unpacked(orig, NULL);
@@ -549,11 +592,19 @@ static void json_answer_fields(struct json *j, const Coex__ReferralAnswer *a)
 /* The original inside a forwarded body: its header and, for a proposal, its fields. */
 static void json_forwarded_fields(struct json *j, const Coex__Body *b)
 {
+	char via[BODY_HOPS_MAX][IDENTITY_ID_LEN + 1];
 	const Coex__Proposal *p;
 	Coex__Body *orig;
+	size_t n;
 
 	json_kv_string(j, "note", b->forwarded->note);
 	json_kv_u64(j, "hops_left", b->forwarded->hops_left);
+	n = msg_view_forwarders(b, via, BODY_HOPS_MAX);
+	json_key(j, "forwarded_earlier_by");
+	json_array_begin(j);
+	for (size_t i = 0; i < n; i++)
+		json_string(j, via[i]);
+	json_array_end(j);
 	json_key(j, "original");
 	if (!(p = msg_view_proposal(b, &orig))) {
 		json_null(j);

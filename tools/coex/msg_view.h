@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "coex.pb-c.h"
+#include "crypto/identity.h"
 
 struct json;
 
@@ -26,6 +27,9 @@ const Coex__Response *msg_view_response(const Coex__MessageInfo *m);
  * coex__body__free_unpacked (it is left NULL otherwise). Returns NULL if there is none, or
  * the original cannot be decoded. */
 const Coex__Proposal *msg_view_proposal(const Coex__Body *b, Coex__Body **orig);
+/* The ids of the nodes that forwarded a forwarded body's proposal before its author did,
+ * first forwarder first (none for a single hop); at most cap. */
+size_t msg_view_forwarders(const Coex__Body *b, char ids[][IDENTITY_ID_LEN + 1], size_t cap);
 
 /* Prints a message in full for 'coex show': its header, "signatures: verified" or
  * "signatures: NOT VERIFIED", then the decoded body (now_ms for relative times). */
