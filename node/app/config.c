@@ -85,7 +85,7 @@ static const struct {
 };
 
 enum config_section { SEC_NONE, SEC_NODE, SEC_LIMITS, SEC_PARTNER };
-enum { NODE_KEYS = 5, PARTNER_KEYS = 2 };
+enum { NODE_KEYS = 5, PARTNER_KEYS = 3 };
 
 struct config_parser {
 	const char *path;
@@ -386,6 +386,37 @@ static int config_set_partner_address(struct config_parser *p, const char *v, ch
 	return r;
 }
 
+/* forward_to = NAME[, NAME...]: the partners this partner's forwardable proposals go on to
+ * without an operator's `coex forward` (names as in `coex partner list`; checked when used). */
+static int config_set_partner_forward_to(struct config_parser *p, const char *v, char *why,
+					 size_t n)
+{
+	struct config_partner *cur = config_cur_partner(p);
+	char buf[CONFIG_LINE_MAX + 1], *save = NULL;
+
+	snprintf(buf, sizeof(buf), "%s", v);
+	cur->n_forward_to = 0;
+	for (char *name = strtok_r(buf, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
+		char *end = name + strlen(name);
+
+		while (*name == ' ' || *name == '\t')
+			name++;
+		while (end > name && (end[-1] == ' ' || end[-1] == '\t'))
+			*--end = '\0';
+		if (config_name_check(name) != 0 || cur->n_forward_to == CONFIG_FORWARD_TO_MAX) {
+			snprintf(why, n, "must be a comma-separated list of 1 to %d partner names",
+				 CONFIG_FORWARD_TO_MAX);
+			return ERR_INVAL;
+		}
+		snprintf(cur->forward_to[cur->n_forward_to++], CONFIG_NAME_MAX + 1, "%s", name);
+	}
+	if (cur->n_forward_to == 0) {
+		snprintf(why, n, "must name at least one partner");
+		return ERR_INVAL;
+	}
+	return 0;
+}
+
 static const struct config_key node_keys[NODE_KEYS] = {
 	{"name", config_set_name},
 	{"listen", config_set_listen},
@@ -396,6 +427,7 @@ static const struct config_key node_keys[NODE_KEYS] = {
 static const struct config_key partner_keys[PARTNER_KEYS] = {
 	{"id", config_set_partner_id},
 	{"address", config_set_partner_address},
+	{"forward_to", config_set_partner_forward_to},
 };
 
 static int config_key_set(struct config_parser *p, const struct config_key *keys, size_t nkeys,

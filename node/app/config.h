@@ -2,7 +2,8 @@
  *
  *     [node]            name (required), listen, log_level, data, metrics_listen
  *     [limits]          every key optional; defaults below, ranges and meanings in config.c
- *     [partner NAME]    id (required), address; repeatable, one section per partner
+ *     [partner NAME]    id (required), address, forward_to; repeatable, one section per
+ *                       partner
  *
  * Unknown sections and keys, repeated keys and values out of range are errors, reported
  * with the file, line and key. Lines are at most CONFIG_LINE_MAX bytes; ';' starts a
@@ -18,6 +19,7 @@
 
 enum {
 	CONFIG_NAME_MAX = 64,      /* bytes in a node or partner name */
+	CONFIG_FORWARD_TO_MAX = 16, /* partners in one forward_to list */
 	CONFIG_HOST_MAX = 253,     /* bytes in a host name or address, without brackets */
 	CONFIG_ADDRESS_MAX = 255,  /* bytes in "host:port" */
 	CONFIG_PATH_MAX = 1023,    /* bytes in [node] data */
@@ -66,6 +68,8 @@ struct config_partner {
 	char name[CONFIG_NAME_MAX + 1];
 	uint8_t id[IDENTITY_PK_LEN];
 	char address[CONFIG_ADDRESS_MAX + 1]; /* "host:port", or "" when not given */
+	char forward_to[CONFIG_FORWARD_TO_MAX][CONFIG_NAME_MAX + 1]; /* auto-forward policy */
+	size_t n_forward_to;
 	int line;                             /* line of the section header, for messages */
 };
 

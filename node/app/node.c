@@ -30,6 +30,8 @@ struct node {
 	struct net *net;
 	struct ctl *ctl;
 	struct commit *commit;
+	struct ctl_forward_rule *forward_rules; /* the config's forward_to policies */
+	size_t n_forward_rules;
 	uv_signal_t sigint, sigterm;
 	int lock_fd;
 	int pending_stops;
@@ -98,7 +100,9 @@ static int node_merge_config_partners(struct node *nd)
 		int r;
 
 		if (store_partner_get(nd->store, cp->id, &p) == 0) {
-			if (strcmp(p.address, cp->address) != 0 &&
+			/* a section without an address (a policy for a partner joined by invite)
+			 * keeps the address the node learned */
+			if (cp->address[0] && strcmp(p.address, cp->address) != 0 &&
 			    (r = store_partner_set_address(nd->store, cp->id, cp->address)) != 0)
 				return r;
 			continue;
@@ -194,6 +198,30 @@ static int node_start_net(struct node *nd)
 	return 0;
 }
 
+/* One rule per (partner, forward_to name) of the config. */
+static int node_forward_rules(struct node *nd)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < nd->cfg.n_partners; i++)
+		n += nd->cfg.partners[i].n_forward_to;
+	if (n == 0)
+		return 0;
+	if (!(nd->forward_rules = calloc(n, sizeof(*nd->forward_rules))))
+		return ERR_NOMEM;
+	for (size_t i = 0; i < nd->cfg.n_partners; i++) {
+		const struct config_partner *cp = &nd->cfg.partners[i];
+
+		for (size_t k = 0; k < cp->n_forward_to; k++) {
+			struct ctl_forward_rule *fr = &nd->forward_rules[nd->n_forward_rules++];
+
+			memcpy(fr->from, cp->id, 32);
+			snprintf(fr->to, sizeof(fr->to), "%s", cp->forward_to[k]);
+		}
+	}
+	return 0;
+}
+
 static int node_start_ctl(struct node *nd)
 {
 	struct ctl_deps deps = {
@@ -204,6 +232,13 @@ static int node_start_ctl(struct node *nd)
 	};
 	char path[PATH_MAX + 16];
 	int r;
+
+	if (node_forward_rules(nd) != 0) {
+		fprintf(stderr, "coexd: out of memory\n");
+		return -1;
+	}
+	deps.forward_rules = nd->forward_rules;
+	deps.n_forward_rules = nd->n_forward_rules;
 
 	node_path(nd, "coexd.sock", path, sizeof(path));
 	if ((r = ctl_new(&nd->loop, path, &deps, &nd->ctl)) != 0) {
@@ -277,6 +312,7 @@ int node_run(const char *dir)
 	commit_free(nd->commit);
 	store_close(nd->store);
 	config_free(&nd->cfg);
+	free(nd->forward_rules);
 	identity_wipe(&nd->self);
 	if (nd->lock_fd >= 0)
 		close(nd->lock_fd);

@@ -14,6 +14,14 @@ struct net;
 struct store;
 struct ctl;
 
+/* An auto-forward policy rule ([partner NAME] forward_to in the config): forwardable
+ * proposals arriving from partner `from` go on to the partner named `to`, as if its operator
+ * ran `coex forward`. */
+struct ctl_forward_rule {
+	uint8_t from[32];
+	char to[65];
+};
+
 struct ctl_deps {
 	struct net *net;
 	struct store *store;
@@ -24,6 +32,8 @@ struct ctl_deps {
 	uint32_t max_clients;
 	struct commit *commit;
 	const char *metrics_listen;   /* "host:port" for an HTTP /metrics endpoint, or NULL */
+	const struct ctl_forward_rule *forward_rules; /* must outlive the ctl */
+	size_t n_forward_rules;
 };
 
 /* Listens on path (an existing stale socket file is replaced). Returns 0 or a negative code. */

@@ -20,6 +20,7 @@
 
 #include <sodium.h>
 #include <stdio.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -471,14 +472,27 @@ static int forward_seen(void *arg, const struct store_msg *m)
 
 /* Whether a received proposal (or a forward of one) may go on to partner `to`, and the
  * Forwarded fields it gets: the hops left after this one, the original's author and the node
- * answers go back through. Loops are cut here: never to a node the proposal came through. */
+ * answers go back through. Loops are cut here: never to a node the proposal came through,
+ * and never twice to one partner (the thread is the original's, so this de-duplicates on
+ * the original id). Returns 0, or an error with its message in why. */
 struct forward_plan {
 	uint32_t hops_left;
 	uint8_t origin[32], back[32];
 };
 
-static int ctl_forward_check(struct ctl_client *c, const struct store_msg *m,
-			     const struct store_partner *to, struct forward_plan *plan)
+__attribute__((format(printf, 4, 5)))
+static int forward_fail(char *why, size_t cap, int r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, cap, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+static int ctl_forward_check(struct ctl *c, const struct store_msg *m, const struct store_partner *to,
+			     struct forward_plan *plan, char *why, size_t cap)
 {
 	struct message_meta meta;
 	struct body_facts f;
@@ -486,17 +500,17 @@ static int ctl_forward_check(struct ctl_client *c, const struct store_msg *m,
 	bool on_path;
 
 	if (m->dir != STORE_MSG_IN || (m->kind != MESSAGE_KIND_PROPOSAL && m->kind != MESSAGE_KIND_FORWARDED))
-		return ctl_client_error(c, ERR_INVAL, "only a proposal this node received can be forwarded");
+		return forward_fail(why, cap, ERR_INVAL, "only a proposal this node received can be forwarded");
 	if (intro_read(m, &meta, &f, NULL, 0) != 0)
-		return ctl_client_error(c, ERR_PROTO, "the proposal cannot be read");
+		return forward_fail(why, cap, ERR_PROTO, "the proposal cannot be read");
 	if (m->kind == MESSAGE_KIND_PROPOSAL) {
 		if (!f.forwardable || f.hop_limit == 0)
-			return ctl_client_error(c, ERR_DENIED, "the author did not mark this proposal forwardable");
+			return forward_fail(why, cap, ERR_DENIED, "the author did not mark this proposal forwardable");
 		plan->hops_left = f.hop_limit - 1;
 		memcpy(plan->origin, m->author, 32);
 	} else {
 		if (f.hops_left == 0)
-			return ctl_client_error(c, ERR_LIMIT, "the hop limit is reached: the author allowed no further forwarding");
+			return forward_fail(why, cap, ERR_LIMIT, "the hop limit is reached: the author allowed no further forwarding");
 		plan->hops_left = f.hops_left - 1;
 		memcpy(plan->origin, f.origin, 32);
 	}
@@ -505,59 +519,104 @@ static int ctl_forward_check(struct ctl_client *c, const struct store_msg *m,
 	for (size_t i = 0; m->kind == MESSAGE_KIND_FORWARDED && i < f.n_path; i++)
 		on_path = on_path || !memcmp(to->id, f.path[i], 32);
 	if (on_path)
-		return ctl_client_error(c, ERR_INVAL, "%s is the proposal's author or already passed it on", to->name);
+		return forward_fail(why, cap, ERR_INVAL, "%s is the proposal's author or already passed it on", to->name);
 	if (m->expires_ms && (uint64_t)m->expires_ms <= (uint64_t)time(NULL) * 1000)
-		return ctl_client_error(c, ERR_EXPIRED, "the proposal has expired");
+		return forward_fail(why, cap, ERR_EXPIRED, "the proposal has expired");
 	memcpy(fc.to, to->id, 32);
 	fc.already = false;
-	store_msg_thread(c->ctl->deps.store, m->has_thread ? m->thread : m->id, forward_seen, &fc);
+	store_msg_thread(c->deps.store, m->has_thread ? m->thread : m->id, forward_seen, &fc);
 	if (fc.already)
-		return ctl_client_error(c, ERR_EXISTS, "already forwarded to %s", to->name);
+		return forward_fail(why, cap, ERR_EXISTS, "already forwarded to %s", to->name);
 	return 0;
+}
+
+/* The Forwarded body for m, to partner `to`; allows the relay of answers. The caller queues
+ * it (with the title of m) and then calls forward_body_free. */
+struct forward_body {
+	struct ctl_body b;
+	Coex__Forwarded fw;
+	Coex__Signed *orig;
+};
+
+static int ctl_forward_body(struct ctl *c, const struct store_msg *m, const struct store_partner *to,
+			    const char *note, struct forward_body *out, char *why, size_t cap)
+{
+	struct forward_plan plan;
+	int r;
+
+	if ((r = ctl_forward_check(c, m, to, &plan, why, cap)) != 0)
+		return r;
+	if (!(out->orig = coex__signed__unpack(NULL, m->signed_len, m->signed_msg)))
+		return forward_fail(why, cap, ERR_PROTO, "the proposal cannot be read");
+	ctl_body_init(&out->b, c, to->id, 0);
+	out->b.body.expires_ms = (uint64_t)m->expires_ms; /* a forward never outlives the original */
+	out->b.body.thread.data = (uint8_t *)(m->has_thread ? m->thread : m->id);
+	out->b.body.thread.len = 16;
+	coex__forwarded__init(&out->fw);
+	out->fw.original = out->orig;
+	out->fw.note = (char *)(note ? note : "");
+	out->fw.hops_left = plan.hops_left;
+	out->b.body.kind_case = COEX__BODY__KIND_FORWARDED;
+	out->b.body.forwarded = &out->fw;
+	net_relay_allow(c->deps.net, plan.origin, to->id, plan.back);
+	failpoint("forward.mid");
+	log_info("forwarded", "to=%s hops_left=%u", to->name, plan.hops_left);
+	return 0;
+}
+
+static void forward_body_free(struct forward_body *fb)
+{
+	if (fb->orig)
+		coex__signed__free_unpacked(fb->orig, NULL);
 }
 
 void ctl_cmd_forward(struct ctl_client *c, const Coex__ForwardRequest *req)
 {
 	struct store_msg m;
 	struct store_partner to;
-	struct forward_plan plan;
-	struct ctl_body b;
-	Coex__Forwarded fw = COEX__FORWARDED__INIT;
-	Coex__Signed *orig = NULL;
+	struct forward_body fb;
+	char why[200];
 	int r;
 
 	memset(&m, 0, sizeof(m));
+	memset(&fb, 0, sizeof(fb));
 	if ((r = store_msg_find(c->ctl->deps.store, req->message, &m)) != 0) {
 		ctl_client_error(c, r, "no message '%s'", req->message);
 		return;
 	}
-	if ((r = store_partner_find(c->ctl->deps.store, req->to, &to)) != 0) {
+	if ((r = store_partner_find(c->ctl->deps.store, req->to, &to)) != 0)
 		ctl_client_error(c, r, "no partner '%s' (see 'coex partner list')", req->to);
-		goto out;
-	}
-	if (ctl_forward_check(c, &m, &to, &plan) != 0)
-		goto out;
-	if (!(orig = coex__signed__unpack(NULL, m.signed_len, m.signed_msg))) {
-		ctl_client_error(c, ERR_PROTO, "the proposal cannot be read");
-		goto out;
-	}
-	ctl_body_init(&b, c->ctl, to.id, 0);
-	b.body.expires_ms = (uint64_t)m.expires_ms; /* a forward never outlives the original */
-	b.body.thread.data = m.has_thread ? m.thread : m.id;
-	b.body.thread.len = 16;
-	fw.original = orig;
-	fw.note = req->note;
-	fw.hops_left = plan.hops_left;
-	b.body.kind_case = COEX__BODY__KIND_FORWARDED;
-	b.body.forwarded = &fw;
-	net_relay_allow(c->ctl->deps.net, plan.origin, to.id, plan.back);
-	failpoint("forward.mid");
-	ctl_queue_body_via(c, to.id, to.id, &b.body, m.title);
-	log_info("forwarded", "to=%s hops_left=%u", to.name, plan.hops_left);
-out:
-	if (orig)
-		coex__signed__free_unpacked(orig, NULL);
+	else if ((r = ctl_forward_body(c->ctl, &m, &to, req->note, &fb, why, sizeof(why))) != 0)
+		ctl_client_error(c, r, "%s", why);
+	else
+		ctl_queue_body_via(c, to.id, to.id, &fb.b.body, m.title);
+	forward_body_free(&fb);
 	store_msg_release(&m);
+}
+
+/* The config's forward_to policy for the partner a proposal came from: forwarded on to each
+ * partner it names, as `coex forward` would (and refused for the same reasons, logged). */
+static void ctl_auto_forward(struct ctl *c, const struct store_msg *m)
+{
+	for (size_t i = 0; i < c->deps.n_forward_rules; i++) {
+		const struct ctl_forward_rule *rule = &c->deps.forward_rules[i];
+		struct store_partner to;
+		struct forward_body fb;
+		char why[200];
+		int r;
+
+		if (memcmp(rule->from, m->peer, 32) != 0)
+			continue;
+		memset(&fb, 0, sizeof(fb));
+		if ((r = store_partner_find(c->deps.store, rule->to, &to)) != 0)
+			snprintf(why, sizeof(why), "no partner '%s'", rule->to);
+		else if ((r = ctl_forward_body(c, m, &to, "forwarded by policy", &fb, why, sizeof(why))) == 0 &&
+			 (r = ctl_queue_background(c, to.id, &fb.b.body)) != 0)
+			snprintf(why, sizeof(why), "cannot queue: %s", err_str(r));
+		if (r != 0)
+			log_warn("auto_forward_skipped", "to=%s reason=\"%s\"", rule->to, why);
+		forward_body_free(&fb);
+	}
 }
 
 /* ------------------------------------------------------------------ arriving answers */
@@ -640,6 +699,10 @@ void ctl_on_message(void *arg, const struct store_msg *m)
 	struct body_facts f;
 	struct intro_state st;
 
+	if (m->kind == MESSAGE_KIND_PROPOSAL || m->kind == MESSAGE_KIND_FORWARDED) {
+		ctl_auto_forward(c, m);
+		return;
+	}
 	if (m->kind != MESSAGE_KIND_REFERRAL_ANSWER || intro_read(m, &meta, &f, NULL, 0) != 0 ||
 	    !f.has_intro || intro_state_read(c, f.intro_id, &st) != 0)
 		return;
