@@ -178,6 +178,7 @@ static int node_start_net(struct node *nd)
 		.dead_ms = lim->dead_ms, .reconnect_min_ms = lim->reconnect_min_ms,
 		.reconnect_max_ms = lim->reconnect_max_ms,
 		.outbox_per_partner = lim->outbox_per_partner,
+		.inbound_per_s = lim->inbound_per_s,
 	};
 	int r;
 

@@ -125,6 +125,9 @@ static int metrics_text(struct ctl *c, char **out)
 	metrics_counter(&b, "coex_messages_received_total", "Messages received and committed since start.", m->messages_received);
 	metrics_counter(&b, "coex_messages_relayed_total", "Sealed messages relayed since start.", m->messages_relayed);
 	metrics_counter(&b, "coex_receipts_received_total", "Verified receipts since start.", m->receipts_received);
+	metrics_counter(&b, "coex_inbound_paused_total",
+			"Times a partner link stopped reading for a while: the partner sent faster than inbound_per_s.",
+			m->inbound_paused);
 	metrics_reasons(&b, "coex_handshake_drops_total", "Handshakes dropped without an answer, by reason.", m->handshake_drops);
 	metrics_reasons(&b, "coex_message_refusals_total", "Messages refused, by reason.", m->message_refusals);
 	metrics_messages(&b, c->deps.store);

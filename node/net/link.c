@@ -293,6 +293,38 @@ static void link_fail(struct link *l, const char *reason, enum link_close_reason
 }
 
 /* Reassembles an envelope from its chunks; its length is checked before any allocation. */
+/* One message read from the partner: over inbound_per_s, stop reading once this read's
+ * bytes are handled (they are in the loop's shared buffer), until link_tick refills. */
+static void link_take_token(struct link *l)
+{
+	if (!l->net->cfg.inbound_per_s)
+		return;
+	l->tokens -= 1;
+	if (l->tokens < 0 && !l->read_paused) {
+		l->read_paused = true;
+		l->net->metrics.inbound_paused++;
+		uv_read_stop((uv_stream_t *)&l->tcp);
+	}
+}
+
+static void link_refill(struct link *l, uint64_t now)
+{
+	double rate = l->net->cfg.inbound_per_s;
+
+	if (!rate)
+		return;
+	l->tokens += rate * (double)(now - l->tokens_ms) / 1000.0;
+	if (l->tokens > rate)
+		l->tokens = rate;
+	l->tokens_ms = now;
+	if (l->read_paused && l->tokens >= 1 && l->state == LINK_UP) {
+		l->read_paused = false;
+		l->last_rx_ms = now; /* it was us who did not read */
+		if (link_start_read(l) != 0)
+			link_close(l, LINK_CLOSE_UNSPECIFIED, "cannot read");
+	}
+}
+
 static void link_on_envelope_chunk(struct link *l, const struct link_frame *f)
 {
 	uint8_t *env;
@@ -321,6 +353,7 @@ static void link_on_envelope_chunk(struct link *l, const struct link_frame *f)
 		return;
 	env = l->env_buf;
 	l->env_buf = NULL;
+	link_take_token(l);
 	exchange_on_envelope(l->net, l, env, l->env_len);
 }
 
@@ -524,6 +557,9 @@ void link_tick(struct link *l, uint64_t now)
 		}
 		return;
 	}
+	link_refill(l, now);
+	if (l->read_paused)
+		return;
 	if (now - l->last_rx_ms >= c->dead_ms) {
 		link_close(l, LINK_CLOSE_TIMEOUT, "no traffic");
 		return;

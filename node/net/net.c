@@ -180,6 +180,8 @@ void net_link_established(struct net *n, struct link *l)
 
 	l->up_ms = uv_now(n->loop);
 	l->last_rx_ms = l->up_ms;
+	l->tokens = n->cfg.inbound_per_s; /* a second's worth to start with */
+	l->tokens_ms = l->up_ms;
 	if (p->dial == l)
 		p->dial = NULL;
 	if (old && old != l) {

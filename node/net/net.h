@@ -29,6 +29,7 @@ struct net_config {
 	uint32_t reconnect_min_ms;
 	uint32_t reconnect_max_ms;
 	uint32_t outbox_per_partner;      /* messages waiting for a receipt, per partner; 0: no cap */
+	uint32_t inbound_per_s;           /* messages read from one partner per second; 0: no cap */
 };
 
 /* A snapshot of one partner's link, for status. */
@@ -123,6 +124,7 @@ struct net_metrics {
 	struct net_reason_count handshake_drops[NET_REASONS_MAX];
 	struct net_reason_count message_refusals[NET_REASONS_MAX];
 	uint64_t messages_queued, messages_received, messages_relayed, receipts_received;
+	uint64_t inbound_paused;          /* times a link stopped reading: over inbound_per_s */
 	uint64_t handshakes_completed;
 	uint64_t alarms;                  /* inconsistent partner heads found since start */
 };

@@ -49,6 +49,11 @@ struct link {
 	bool in_hs;
 	uint8_t *env_buf;               /* an envelope being reassembled from chunks */
 	size_t env_len, env_have;
+	/* inbound_per_s: a token bucket of messages (at most one second's worth); in debt, the
+	 * link stops reading (TCP pushes back on the partner) until it is refilled */
+	double tokens;
+	uint64_t tokens_ms;
+	bool read_paused;
 };
 
 struct peer {
