@@ -471,6 +471,9 @@ void ctl_cmd_dispatch(struct ctl_client *c, const Coex__CtlRequest *req)
 	case COEX__CTL_REQUEST__CMD_METRICS:
 		ctl_cmd_metrics(c);
 		break;
+	case COEX__CTL_REQUEST__CMD_OUTBOX_COUNT:
+		ctl_cmd_outbox_count(c, req->outbox_count);
+		break;
 	default:
 		ctl_client_error(c, ERR_PROTO, "unknown control command");
 	}

@@ -79,6 +79,8 @@ void ctl_queue_body_via(struct ctl_client *c, const uint8_t to[32], const uint8_
 
 /* ctl_metrics.c */
 void ctl_cmd_metrics(struct ctl_client *c);
+/* Messages waiting for a receipt, per partner (or one), for coex drain. */
+void ctl_cmd_outbox_count(struct ctl_client *c, const Coex__OutboxCountRequest *req);
 /* Serves the metrics over HTTP on address (loopback advised). Returns 0 or an error. */
 int ctl_metrics_listen(struct ctl *c, const char *address);
 

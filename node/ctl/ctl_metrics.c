@@ -1,5 +1,7 @@
 /* `coex metrics` and the optional HTTP endpoint for Prometheus: one text, built on demand
- * from the net layer's counters, the commit pipeline's statistics and the store. */
+ * from the net layer's counters, the commit pipeline's statistics and the store. Also the
+ * outbox counts per partner that `coex drain` polls. */
+#include "crypto/identity.h"
 #include "ctl/ctl_internal.h"
 #include "lib/err.h"
 #include "lib/log.h"
@@ -158,6 +160,61 @@ void ctl_cmd_metrics(struct ctl_client *cl)
 	resp.metrics = text;
 	ctl_client_reply(cl, &resp);
 	free(text);
+}
+
+/* ------------------------------------------------------------------ outbox counts */
+
+/* coex drain: each partner's messages still waiting for a receipt, one COUNT each. */
+void ctl_cmd_outbox_count(struct ctl_client *cl, const Coex__OutboxCountRequest *req)
+{
+	Coex__CtlResponse resp = COEX__CTL_RESPONSE__INIT;
+	Coex__OutboxCountResult res = COEX__OUTBOX_COUNT_RESULT__INIT;
+	struct net_link_info *links = NULL;
+	Coex__OutboxCount *items = NULL, **ptrs = NULL;
+	char (*ids)[IDENTITY_ID_LEN + 1] = NULL;
+	const char *want = req && req->partner ? req->partner : "";
+	struct store_partner p;
+	size_t n = 0, k = 0;
+	int r;
+
+	if (*want && (r = store_partner_find(cl->ctl->deps.store, want, &p)) != 0) {
+		ctl_client_error(cl, r, r == ERR_AMBIGUOUS
+				 ? "'%s' matches more than one partner; give more of the id"
+				 : "no partner '%s' (see 'coex partner list')", want);
+		return;
+	}
+	if ((r = net_links(cl->ctl->deps.net, &links, &n)) != 0 ||
+	    !(items = calloc(n + 1, sizeof(*items))) || !(ptrs = calloc(n + 1, sizeof(*ptrs))) ||
+	    !(ids = calloc(n + 1, sizeof(*ids)))) {
+		ctl_client_error(cl, ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		Coex__OutboxCount *o = &items[k];
+
+		if (*want && memcmp(links[i].id, p.id, 32) != 0)
+			continue;
+		coex__outbox_count__init(o);
+		identity_id_format(links[i].id, ids[k]);
+		o->partner = links[i].partner;
+		o->id = ids[k];
+		o->up = links[i].up;
+		if ((r = store_outbox_count(cl->ctl->deps.store, links[i].id, &o->waiting)) != 0) {
+			ctl_client_error(cl, r, "cannot count the outbox: %s", err_str(r));
+			goto out;
+		}
+		ptrs[k++] = o;
+	}
+	res.partners = ptrs;
+	res.n_partners = k;
+	resp.result_case = COEX__CTL_RESPONSE__RESULT_OUTBOX_COUNT;
+	resp.outbox_count = &res;
+	ctl_client_reply(cl, &resp);
+out:
+	free(ids);
+	free(ptrs);
+	free(items);
+	free(links);
 }
 
 /* ------------------------------------------------------------------ HTTP endpoint */

@@ -69,6 +69,7 @@ struct cli {
 extern const struct cli_cmd cmd_node_cmds[];
 extern const struct cli_cmd cmd_partner_cmds[];
 extern const struct cli_cmd cmd_msg_cmds[];
+extern const struct cli_cmd cmd_drain_cmds[];
 extern const struct cli_cmd cmd_refer_cmds[];
 extern const struct cli_cmd cmd_log_cmds[];
 

@@ -4,7 +4,7 @@
  *
  * main.c holds the global options, the list of command tables, the parsing of a command
  * line against a table entry, dispatch and the help texts. The commands live in one file
- * per group (cmd_node.c, cmd_partner.c, cmd_msg.c, cmd_refer.c). */
+ * per group (cmd_node.c, cmd_partner.c, cmd_msg.c, cmd_drain.c, cmd_refer.c, cmd_log.c). */
 #include "cli.h"
 #include "completion.h"
 
@@ -20,6 +20,7 @@ static const struct cli_cmd *const cmd_tables[] = {
 	cmd_node_cmds,
 	cmd_partner_cmds,
 	cmd_msg_cmds,
+	cmd_drain_cmds,
 	cmd_refer_cmds,
 	cmd_log_cmds,
 };

@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 enum {
@@ -29,10 +30,29 @@ void progress_set_total(struct progress *p, uint64_t total)
 	p->total = total;
 }
 
+/* ", 120/s, ETA 3m" from the pace since the start; ETA only once something is done. */
+static void progress_pace(const struct progress *p, uint64_t done, uint64_t now, char *out,
+			  size_t len)
+{
+	double rate = now > p->start_ms ? (double)done * 1000.0 / (double)(now - p->start_ms) : 0;
+	char eta[32];
+
+	if (rate <= 0) {
+		snprintf(out, len, ", ETA -");
+		return;
+	}
+	snprintf(out, len, rate < 10 ? ", %.1f/s" : ", %.0f/s", rate);
+	if (p->total > done) {
+		util_duration_format((uint64_t)((double)(p->total - done) * 1000.0 / rate) + 999,
+				     eta, sizeof eta);
+		snprintf(out + strlen(out), len - strlen(out), ", ETA %s", eta);
+	}
+}
+
 void progress_update(struct progress *p, uint64_t done)
 {
 	uint64_t now, cells;
-	char bar[PROGRESS_WIDTH + 1];
+	char bar[PROGRESS_WIDTH + 1], pace[64];
 
 	if (!p->on)
 		return;
@@ -49,9 +69,10 @@ void progress_update(struct progress *p, uint64_t done)
 		for (uint64_t i = 0; i < PROGRESS_WIDTH; i++)
 			bar[i] = i < cells ? '#' : '.';
 		bar[PROGRESS_WIDTH] = '\0';
-		fprintf(stderr, "\r%s [%s] %3llu%% %llu/%llu %s\033[K", p->what, bar,
+		progress_pace(p, done, now, pace, sizeof pace);
+		fprintf(stderr, "\r%s [%s] %3llu%% %llu/%llu %s%s\033[K", p->what, bar,
 			(unsigned long long)(done * 100 / p->total), (unsigned long long)done,
-			(unsigned long long)p->total, p->unit);
+			(unsigned long long)p->total, p->unit, pace);
 	}
 	fflush(stderr);
 	p->drawn = 1;

@@ -1,5 +1,6 @@
-/* A progress bar on stderr for long work (export, verify, audit), drawn only when stderr is
- * a terminal, only once the work has taken a moment, and at most a few times a second.
+/* A progress bar on stderr for long work (export, verify, audit, drain): done of total, the
+ * rate so far and the time left. Drawn only when stderr is a terminal, only once the work
+ * has taken a moment, and at most a few times a second.
  * Scripts (stderr not a terminal) see nothing; $COEX_NO_PROGRESS turns it off too. */
 #ifndef COEX_CLI_PROGRESS_H
 #define COEX_CLI_PROGRESS_H
