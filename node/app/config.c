@@ -392,13 +392,20 @@ static int config_set_partner_forward_to(struct config_parser *p, const char *v,
 					 size_t n)
 {
 	struct config_partner *cur = config_cur_partner(p);
-	char buf[CONFIG_LINE_MAX + 1], *save = NULL;
+	char buf[CONFIG_LINE_MAX + 1], *name = buf, *next;
 
 	snprintf(buf, sizeof(buf), "%s", v);
 	cur->n_forward_to = 0;
-	for (char *name = strtok_r(buf, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
-		char *end = name + strlen(name);
+	if (!strcmp(v, "") || strspn(v, " \t,") == strlen(v)) {
+		snprintf(why, n, "must name at least one partner");
+		return ERR_INVAL;
+	}
+	for (; name; name = next) {
+		char *end;
 
+		if ((next = strchr(name, ',')))
+			*next++ = '\0';
+		end = name + strlen(name);
 		while (*name == ' ' || *name == '\t')
 			name++;
 		while (end > name && (end[-1] == ' ' || end[-1] == '\t'))
@@ -408,11 +415,7 @@ static int config_set_partner_forward_to(struct config_parser *p, const char *v,
 				 CONFIG_FORWARD_TO_MAX);
 			return ERR_INVAL;
 		}
-		snprintf(cur->forward_to[cur->n_forward_to++], CONFIG_NAME_MAX + 1, "%s", name);
-	}
-	if (cur->n_forward_to == 0) {
-		snprintf(why, n, "must name at least one partner");
-		return ERR_INVAL;
+		memcpy(cur->forward_to[cur->n_forward_to++], name, strlen(name) + 1); /* checked: <= 64 */
 	}
 	return 0;
 }

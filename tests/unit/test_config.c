@@ -119,6 +119,7 @@ static const char every_key[] =
 	"[partner acme]\n"
 	"id = " ID_A "\n"
 	"address = coex.acme.example:7400\n"
+	"forward_to = Initech Ltd , hooli,x\n"
 	"[partner Initech Ltd]\n"
 	"id = " ID_B "\n";
 
@@ -159,7 +160,12 @@ static void test_every_key(void **state)
 	assert_int_equal(identity_id_parse(ID_B, id), 0);
 	assert_memory_equal(cfg.partners[1].id, id, sizeof(id));
 	assert_string_equal(cfg.partners[1].address, "");
-	assert_int_equal(cfg.partners[1].line, 27);
+	assert_int_equal(cfg.partners[1].line, 28);
+	assert_int_equal(cfg.partners[0].n_forward_to, 3);
+	assert_string_equal(cfg.partners[0].forward_to[0], "Initech Ltd");
+	assert_string_equal(cfg.partners[0].forward_to[1], "hooli");
+	assert_string_equal(cfg.partners[0].forward_to[2], "x");
+	assert_int_equal(cfg.partners[1].n_forward_to, 0);
 	config_free(&cfg);
 	assert_null(cfg.partners);
 	assert_int_equal(cfg.n_partners, 0);
@@ -322,6 +328,13 @@ static const struct bad_case bad_cases[] = {
 	 "[partner a]: section given twice (first on line 3)"},
 	{NODE "[partner a]\nid = " ID_A "\n[partner b]\nid = " ID_A "\n", 6,
 	 "[partner b] id: same id as [partner a] on line 3, got \"" ID_A "\""},
+	{NODE "[partner a]\nid = " ID_A "\nforward_to = b,,c\n", 5,
+	 "[partner a] forward_to: must be a comma-separated list of 1 to 16 partner names, got \"b,,c\""},
+	{NODE "[partner a]\nid = " ID_A "\nforward_to = ,\n", 5,
+	 "[partner a] forward_to: must name at least one partner, got \",\""},
+	{NODE "[partner a]\nid = " ID_A "\nforward_to = a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q\n", 5,
+	 "[partner a] forward_to: must be a comma-separated list of 1 to 16 partner names,"
+	 " got \"a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q\""},
 	{NODE "[partner]\n", 3,
 	 "[partner]: the partner name must be 1 to 64 bytes of UTF-8 text without control"
 	 " characters or ';', got \"\""},
