@@ -127,6 +127,10 @@ static int metrics_text(struct ctl *c, char **out)
 	metrics_counter(&b, "coex_messages_received_total", "Messages received and committed since start.", m->messages_received);
 	metrics_counter(&b, "coex_messages_relayed_total", "Sealed messages relayed since start.", m->messages_relayed);
 	metrics_counter(&b, "coex_receipts_received_total", "Verified receipts since start.", m->receipts_received);
+	metrics_counter(&b, "coex_loop_ticks_total", "Runs of the event loop's 100 ms timer.", m->ticks);
+	metrics_counter(&b, "coex_loop_ticks_late_total",
+			"Timer runs more than 100 ms late: the event loop was held up.", m->ticks_late);
+	metrics_gauge(&b, "coex_loop_lag_max_ms", "The longest the event loop's timer ran late.", m->lag_max_ms);
 	metrics_counter(&b, "coex_inbound_paused_total",
 			"Times a partner link stopped reading for a while: the partner sent faster than inbound_per_s.",
 			m->inbound_paused);

@@ -237,9 +237,17 @@ void net_handle_closed(struct net *n)
 static void net_on_tick(uv_timer_t *t)
 {
 	struct net *n = t->data;
-	uint64_t now = uv_now(n->loop);
+	uint64_t now = uv_now(n->loop), lag;
 	struct link *next;
 
+	if (n->last_tick_ms) {
+		lag = now - n->last_tick_ms > NET_TICK_MS ? now - n->last_tick_ms - NET_TICK_MS : 0;
+		n->metrics.ticks++;
+		n->metrics.ticks_late += lag > NET_LAG_LATE_MS;
+		if (lag > n->metrics.lag_max_ms)
+			n->metrics.lag_max_ms = lag;
+	}
+	n->last_tick_ms = now;
 	for (struct link *l = n->links; l; l = next) {
 		next = l->next;
 		link_tick(l, now);

@@ -125,10 +125,14 @@ struct net_metrics {
 	struct net_reason_count message_refusals[NET_REASONS_MAX];
 	uint64_t messages_queued, messages_received, messages_relayed, receipts_received;
 	uint64_t inbound_paused;          /* times a link stopped reading: over inbound_per_s */
+	/* event-loop health: the 100 ms tick, how many ran late by more than NET_LAG_LATE_MS,
+	 * and the worst lateness seen */
+	uint64_t ticks, ticks_late, lag_max_ms;
 	uint64_t handshakes_completed;
 	uint64_t alarms;                  /* inconsistent partner heads found since start */
 };
 const struct net_metrics *net_metrics(const struct net *n);
+enum { NET_LAG_LATE_MS = 100 };
 /* Counts one occurrence of reason in table t (up to NET_REASONS_MAX distinct reasons). */
 void net_reason_count(struct net_reason_count *t, const char *reason);
 

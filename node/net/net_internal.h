@@ -96,6 +96,7 @@ struct net {
 	uv_tcp_t listener;
 	bool listening;
 	uv_timer_t tick;
+	uint64_t last_tick_ms;          /* loop time the tick last ran, for the lag metrics */
 	struct peer *peers;
 	struct link *links;
 	struct link *hs_links;          /* inbound links still in their handshake */

@@ -148,3 +148,50 @@ def integrity_check(node):
     """SQLite's own consistency check of a node's store, read-only."""
     rows = db_query(node, "PRAGMA integrity_check")
     check(rows == [("ok",)], "%s: the store is corrupted: %r" % (node.name, rows[:5]))
+
+
+# ---------------------------------------------------------------- health
+
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+                   "SUMMARY: UndefinedBehaviorSanitizer")
+
+
+def _metric(text, name):
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return int(float(line.split()[1]))
+    raise harness.Failure("%s missing from coex metrics" % name)
+
+
+def health(node, rss_mb=256, fds=256, late_share=0.01, expected_warnings=()):
+    """The health oracle for a running node: resident memory and open descriptors under the
+    given bounds, the event loop seldom held up (at most late_share of its 100 ms ticks more
+    than 100 ms late; a few late ticks are allowed whatever the count: the rare trust changes
+    (invite, join, partner add) still write the store synchronously on the loop, and an fsync
+    on a loaded shared disk can take that long), no sanitizer report and no warning or error in its log other than
+    those whose msg= is in expected_warnings. Returns the figures, for the test's output."""
+    node.alive()
+    pid = node.proc.pid
+    with open("/proc/%d/status" % pid) as f:
+        rss_kb = int([l for l in f if l.startswith("VmRSS:")][0].split()[1])
+    nfd = len(os.listdir("/proc/%d/fd" % pid))
+    m = node.cli("metrics")
+    ticks, late = _metric(m, "coex_loop_ticks_total"), _metric(m, "coex_loop_ticks_late_total")
+    lag_max = _metric(m, "coex_loop_lag_max_ms")
+    figures = {"rss_mb": rss_kb / 1024, "fds": nfd, "ticks": ticks, "ticks_late": late,
+               "lag_max_ms": lag_max}
+    check(rss_kb / 1024 <= rss_mb, "%s: RSS %.0f MiB over %d MiB" % (node.name, rss_kb / 1024, rss_mb))
+    check(nfd <= fds, "%s: %d open descriptors, over %d" % (node.name, nfd, fds))
+    check(late <= max(3, late_share * ticks),
+          "%s: the event loop ran late (>100 ms) on %d of %d ticks (worst %d ms)" % (node.name, late, ticks, lag_max))
+    text = node.log_text()
+    for mark in SANITIZER_MARKS:
+        check(mark not in text, "%s: sanitizer report in the log: %s" % (node.name, mark))
+    bad = []
+    for line in text.splitlines():
+        if " level=warn " in line or " level=error " in line:
+            msg = line.split(" msg=", 1)[1].split(" ", 1)[0] if " msg=" in line else line
+            if msg not in expected_warnings:
+                bad.append(line)
+    check(not bad, "%s: unexpected warnings in the log: %r" % (node.name, bad[:5]))
+    return figures

@@ -16,6 +16,7 @@ import sqlite3
 import subprocess
 
 import harness
+import oracle
 from harness import check, wait_for
 
 FAST = {"reconnect_min_ms": 200, "reconnect_max_ms": 1000}
@@ -97,6 +98,8 @@ def test_two_hops(w):
         check(relay_rows(relay, aid) == [(2, 0)],
               "%s holds the answer only as a sealed relay: %r" % (relay.name, relay_rows(relay, aid)))
     wait_for(lambda: state(hooli, aid) == "delivered", "hooli's answer receipted by initech")
+    for n in (acme, globex, initech, hooli):
+        print("%s: %r" % (n.name, oracle.health(n)))
     check([p["id"] for p in acme.partners()] == [globex.id], "acme still has one partner")
     for relay in (initech, globex):
         check('reason="relay_not_allowed"' not in relay.cli("metrics"),

@@ -5,6 +5,7 @@ the sender), and reads on as the bucket refills: every message arrives, once, in
 link stays up throughout.
 """
 import harness
+import oracle
 from harness import check, wait_for
 
 FAST = {"reconnect_min_ms": 200, "reconnect_max_ms": 1000}
@@ -40,6 +41,8 @@ def test_backlog_slowed_not_lost(w):
              "every proposal receipted", 30)
     check(len(out) == COUNT, "the sender sent %d: %d" % (COUNT, len(out)))
     check(receiver.link_state(sender.id) == "up", "the link is up")
+    for n in (sender, receiver):
+        print("%s: %r" % (n.name, oracle.health(n)))
     check("no traffic" not in receiver.log_text() and "no traffic" not in sender.log_text(),
           "the link never timed out while paused")
 

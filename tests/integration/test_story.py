@@ -12,6 +12,7 @@ import os
 import sqlite3
 
 import harness
+import oracle
 from harness import check, wait_for
 
 FAST = {"reconnect_min_ms": 200, "reconnect_max_ms": 1000}
@@ -103,6 +104,8 @@ def test_story(w):
     wait_for(lambda: [m for m in inbox_of(acme, "referral") if m["id"] == rid], "the referral")
     ref = acme.cli("show", rid, json_out=True)
     check(ref["verified"] and "Dana agreed" in str(ref["body"]), "consent text shown: %r" % ref["body"])
+    for n in (acme, globex, initech):
+        print("%s: %r" % (n.name, oracle.health(n)))
 
 
 if __name__ == "__main__":
