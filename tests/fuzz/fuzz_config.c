@@ -40,6 +40,21 @@ static void check_accepted(const struct config *c)
 	}
 }
 
+/* Whether every line, without its '\n', is at most CONFIG_LINE_MAX bytes. */
+static int lines_fit(const uint8_t *data, size_t size)
+{
+	size_t start = 0;
+
+	for (size_t i = 0; i <= size; i++) {
+		if (i == size || data[i] == '\n') {
+			if (i - start > CONFIG_LINE_MAX)
+				return 0;
+			start = i + 1;
+		}
+	}
+	return 1;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static int fd = -1;
@@ -57,8 +72,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		__builtin_trap();
 	r = config_load(path, &cfg, err, sizeof(err));
 	if (r == 0) {
-		if (memchr(data, '\0', size))
-			__builtin_trap(); /* a NUL byte is an error wherever it is */
+		if (memchr(data, '\0', size) || !lines_fit(data, size))
+			__builtin_trap(); /* a NUL byte or a long line is an error wherever it is */
 		check_accepted(&cfg);
 		config_free(&cfg);
 	} else if ((r != ERR_INVAL && r != ERR_NOMEM) || strncmp(err, path, strlen(path)) != 0 ||
