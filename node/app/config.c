@@ -582,20 +582,10 @@ static int config_section_begin(struct config_parser *p, const char *line)
 
 /* ---- inih callbacks ---- */
 
-/* Returns 1 if f has more to read. */
-static int config_more(FILE *f)
-{
-	int c = getc(f);
-
-	if (c == EOF)
-		return 0;
-	ungetc(c, f);
-	return 1;
-}
-
 /* Reads a line as fgets does (at most cap - 1 bytes, through the '\n'). Returns its length,
- * 0 at the end of the file, or -1 if it does not fit or holds a NUL byte (which fgets would
- * keep, hiding the rest of the line from strlen). */
+ * 0 at the end of the file, or -1 if it holds a NUL byte (which fgets would keep, hiding the
+ * rest of the line from strlen) or more than cap - 2 bytes before its '\n' or the end of
+ * the file. */
 static int config_getline(FILE *f, char *buf, int cap)
 {
 	int c = 0, n = 0;
@@ -606,9 +596,7 @@ static int config_getline(FILE *f, char *buf, int cap)
 		buf[n++] = (char)c;
 	}
 	buf[n] = '\0';
-	if (n == cap - 1 && c != '\n' && config_more(f))
-		return -1;
-	return n;
+	return n == cap - 1 && c != '\n' ? -1 : n;
 }
 
 /* inih's fgets: one line per call, counted; stops the parse after the first error. */

@@ -373,6 +373,13 @@ static void test_long_line(void **state)
 	snprintf(want, sizeof(want), "%s:3: line longer than %d bytes, or a NUL byte in it",
 		 f->path, CONFIG_LINE_MAX);
 	assert_string_equal(f->err, want);
+	/* ... also as the last line, without a newline */
+	text[strlen(text) - 1] = '\0';
+	assert_int_equal(load(f, text, &cfg), ERR_INVAL);
+	assert_string_equal(f->err, want);
+	snprintf(text, sizeof(text), "[node]\nname = n\ndata = /%0*d", CONFIG_LINE_MAX - 8, 0);
+	assert_int_equal(load(f, text, &cfg), 0);
+	config_free(&cfg);
 }
 
 /* A NUL byte is refused wherever it is, also on the last line (once taken as its end). */
