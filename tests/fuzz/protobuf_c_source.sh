@@ -21,10 +21,24 @@ fi
 apt="$dir/apt"
 mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial" "$dir/download"
 sources="$apt/sources.list"
-# The source of the archive the installed package came from ("URI SUITE COMPONENT").
-origin=$(apt-cache policy libprotobuf-c-dev |
+# The archive to ask ("URI SUITE COMPONENT"): the one the installed package came from, or
+# if apt's lists do not say (never updated), the system's source for this release.
+origin=$(apt-cache policy libprotobuf-c-dev 2>/dev/null |
 	awk '/\*\*\*/ { f = 1; next } f && $2 ~ /^https?:/ { split($3, s, "/"); print $2, s[1], s[2]; exit }')
-[ -n "$origin" ] || { echo "cannot tell which archive libprotobuf-c-dev came from" >&2; exit 1; }
+# shellcheck disable=SC1091
+release=$(. /etc/os-release && echo "$VERSION_CODENAME")
+[ -n "$origin" ] || origin=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
+	awk -v r="$release" '$1 == "deb" { sub(/\[[^]]*\] */, ""); if ($3 == r) { print $2, r, "main"; exit } }')
+[ -n "$origin" ] || origin=$(cat /etc/apt/sources.list.d/*.sources 2>/dev/null |
+	awk -v r="$release" 'BEGIN { RS = ""; FS = "\n" }
+	{ uri = ""; ok = 0
+	  for (i = 1; i <= NF; i++) {
+		n = split($i, w, " ")
+		if (w[1] == "URIs:") uri = w[2]
+		if (w[1] == "Suites:") for (k = 2; k <= n; k++) ok = ok || w[k] == r
+	  }
+	  if (ok && uri != "") { print uri, r, "main"; exit } }')
+[ -n "$origin" ] || { echo "cannot tell which archive to fetch the protobuf-c source from" >&2; exit 1; }
 echo "deb-src $origin" >"$sources"
 opts="-o Dir::Etc::SourceList=$sources -o Dir::Etc::SourceParts=/dev/null
 -o Dir::State::Lists=$apt/lists -o Dir::Cache=$apt/cache -o Debug::NoLocking=1
