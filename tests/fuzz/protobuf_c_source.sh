@@ -47,7 +47,7 @@ opts="-o Dir::Etc::SourceList=$sources -o Dir::Etc::SourceParts=/dev/null
 apt-get -qq $opts update >&2
 # shellcheck disable=SC2086
 (cd "$dir/download" && apt-get -qq $opts source --download-only "protobuf-c=$version" >&2)
-tar -xzf "$dir/download/protobuf-c_$upstream.orig.tar.gz" -C "$dir"
+tar -xf "$dir/download/protobuf-c_$upstream".orig.tar.* -C "$dir"
 rm -rf "$apt" "$dir/download"
 [ -f "$src/protobuf-c/protobuf-c.c" ] || { echo "no protobuf-c.c in the source of $version" >&2; exit 1; }
 echo "$src"
