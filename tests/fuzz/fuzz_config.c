@@ -6,7 +6,6 @@
 #include "app/config.h"
 #include "lib/err.h"
 
-#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
