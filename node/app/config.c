@@ -617,15 +617,21 @@ static int config_section_begin(struct config_parser *p, const char *line)
 
 /* ---- inih callbacks ---- */
 
-/* Returns 1 if f has more to read. */
-static int config_more(FILE *f)
+/* Reads a line as fgets does (at most cap - 1 bytes, through the '\n'). Returns its length,
+ * 0 at the end of the file, or -1 if it holds a NUL byte (which fgets would keep, hiding the
+ * rest of the line from strlen) or more than cap - 2 bytes before its '\n' or the end of
+ * the file. */
+static int config_getline(FILE *f, char *buf, int cap)
 {
-	int c = getc(f);
+	int c = 0, n = 0;
 
-	if (c == EOF)
-		return 0;
-	ungetc(c, f);
-	return 1;
+	while (n < cap - 1 && c != '\n' && (c = getc(f)) != EOF) {
+		if (c == '\0')
+			return -1;
+		buf[n++] = (char)c;
+	}
+	buf[n] = '\0';
+	return n == cap - 1 && c != '\n' ? -1 : n;
 }
 
 /* inih's fgets: one line per call, counted; stops the parse after the first error. */
@@ -633,15 +639,16 @@ static char *config_read_line(char *buf, int cap, void *stream)
 {
 	struct config_parser *p = stream;
 	size_t len, lead;
+	int n;
 
-	if (p->err_line >= 0 || !fgets(buf, cap, p->f))
+	if (p->err_line >= 0 || (n = config_getline(p->f, buf, cap)) == 0)
 		return NULL;
 	p->line++;
-	len = strlen(buf);
-	if ((len == 0 || buf[len - 1] != '\n') && config_more(p->f)) {
+	if (n < 0) {
 		config_fail(p, p->line, "line longer than %d bytes, or a NUL byte in it", cap - 2);
 		return NULL;
 	}
+	len = (size_t)n;
 	if (p->line == 1 && strncmp(buf, "\xef\xbb\xbf", 3) == 0)
 		memmove(buf, buf + 3, len - 2);
 	lead = strspn(buf, " \t");

@@ -386,6 +386,35 @@ static void test_long_line(void **state)
 	snprintf(want, sizeof(want), "%s:3: line longer than %d bytes, or a NUL byte in it",
 		 f->path, CONFIG_LINE_MAX);
 	assert_string_equal(f->err, want);
+	/* ... also as the last line, without a newline */
+	text[strlen(text) - 1] = '\0';
+	assert_int_equal(load(f, text, &cfg), ERR_INVAL);
+	assert_string_equal(f->err, want);
+	snprintf(text, sizeof(text), "[node]\nname = n\ndata = /%0*d", CONFIG_LINE_MAX - 8, 0);
+	assert_int_equal(load(f, text, &cfg), 0);
+	config_free(&cfg);
+}
+
+/* A NUL byte is refused wherever it is, also on the last line (once taken as its end). */
+static void test_nul_byte(void **state)
+{
+	static const char *const texts[] = {"[node]\nname = a\0b\n", "[node]\nname = a\0b",
+					    "[node]\nname = a\0b\nlisten = 1.2.3.4:5\n"};
+	struct fixture *f = *state;
+	struct config cfg;
+	char want[600];
+
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		size_t len = strlen(texts[i]) + 1 + strlen(texts[i] + strlen(texts[i]) + 1);
+		FILE *fp = fopen(f->path, "w");
+		assert_non_null(fp);
+		assert_int_equal(fwrite(texts[i], 1, len, fp), len);
+		assert_int_equal(fclose(fp), 0);
+		assert_int_equal(config_load(f->path, &cfg, f->err, sizeof(f->err)), ERR_INVAL);
+		snprintf(want, sizeof(want), "%s:2: line longer than %d bytes, or a NUL byte in it",
+			 f->path, CONFIG_LINE_MAX);
+		assert_string_equal(f->err, want);
+	}
 }
 
 static void test_missing_file(void **state)
@@ -587,6 +616,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_syntax_accepted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_values, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_long_line, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_nul_byte, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_file, setup, teardown),
 		cmocka_unit_test(test_hostport),
 		cmocka_unit_test(test_name_check),
