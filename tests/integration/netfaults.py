@@ -67,6 +67,15 @@ def why_not():
     return None
 
 
+def sanitized():
+    """Whether coexd was built with AddressSanitizer (its RSS is then several times larger)."""
+    try:
+        with open(harness.COEXD, "rb") as f:
+            return b"__asan_init" in f.read()
+    except OSError:
+        return False
+
+
 def proc_stats(pid):
     """(VmRSS in KiB, open descriptors) of a process."""
     rss = 0
