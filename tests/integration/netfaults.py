@@ -13,7 +13,8 @@ failure; the addresses exist only inside them. Faults, all removable:
     net.loss(src, pct, dst=None)           drop pct % of src's packets (to dst, or to anyone),
                                            nft `numgen random mod 100 < pct drop`; pct 0 removes
     net.slow(n, "256kbit") / net.unslow(n) tc tbf on n's eth0 (its egress)
-    net.freeze(n) / net.thaw(n)            SIGSTOP / SIGCONT of the daemon
+    net.freeze(n) / net.thaw(n)            SIGSTOP / SIGCONT of the daemon (kill -9 and restart:
+                                           n.kill(); n.start(), its address stays the same)
     net.delay_proxy(a, b, ms)              a TCP proxy (delay_proxy.py) in a's namespace that
                                            reaches b with ms added each way; returns the address
                                            a should use for b (coex partner add)
@@ -113,11 +114,13 @@ def sweep_stale():
 
 class NsNode(harness.Node):
     """A harness node whose daemon runs in its own network namespace and listens on its
-    namespace address. The CLI and the control socket (a file) work from anywhere."""
+    namespace address, port 7400 (the namespace is new: the port is free, and stays the same
+    when the node is killed and started again). The CLI and the control socket (a file) work
+    from anywhere."""
 
     def __init__(self, world, name, ns, ip, limits=None):
         self.ns, self.ip = ns, ip
-        super().__init__(world, name, listen="%s:0" % ip, limits=limits)
+        super().__init__(world, name, listen="%s:7400" % ip, limits=limits)
 
     def start(self, env=None):
         check(self.proc is None, "node %s already running" % self.name)
@@ -132,7 +135,7 @@ class NsNode(harness.Node):
         return self
 
     def address(self):
-        """Where it listens (its namespace address, the port the OS chose)."""
+        """Where it listens, as the daemon reports it."""
         return self.status()["listen"][0]
 
 
