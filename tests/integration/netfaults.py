@@ -426,7 +426,8 @@ class Sampler(threading.Thread):
             rss0, fd0 = self.base[n.name]
             s = self.samples[n.name] or [(rss0, fd0)]
             rmax, fmax = max(x[0] for x in s), max(x[1] for x in s)
-            out.append("%s RSS %d -> max %d KiB, fds %d -> max %d" % (n.name, rss0, rmax, fd0, fmax))
+            out.append("%s RSS %d -> max %d KiB, fds %d -> max %d"
+                       % (n.name, rss0, rmax, fd0, fmax))
             check(rmax - rss0 < rss_kib, "%s: RSS bounded: +%d KiB (budget %d KiB)"
                   % (n.name, rmax - rss0, rss_kib))
             check(fmax - fd0 <= fds, "%s: open descriptors bounded: %d -> max %d (budget +%d)"
