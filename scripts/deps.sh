@@ -5,7 +5,7 @@ set -eu
 pkgs="build-essential cmake pkg-config clang libclang-rt-14-dev
 libsodium-dev libuv1-dev libprotobuf-c-dev protobuf-c-compiler libsqlite3-dev
 libinih-dev libcmocka-dev libcjson-dev
-python3 python3-dissononce python3-nacl iproute2 procps python3-yaml libzmq3-dev faketime"
+python3 python3-dissononce python3-nacl iproute2 nftables procps python3-yaml libzmq3-dev faketime"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
