@@ -284,7 +284,7 @@ static int audit_header(struct audit *a, const struct export_header *h)
 
 /* ------------------------------------------------------------------ alarms */
 
-/* What the two heads show by themselves (docs/export-format.md §6). */
+/* What the two heads show by themselves (docs/export-format.md §6.1). */
 static void alarm_evaluate(struct audit_alarm *x)
 {
 	const struct export_alarm *al = &x->alarm;

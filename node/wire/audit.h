@@ -8,13 +8,17 @@
  * SHA-256 is the hash the entry names; each head comes right after the entry that completes
  * it, is signed by the header's key, has a plausible time and the root recomputed from the
  * entries; each RECEIPT entry's receipt verifies against the partner's key; at the end the
- * counts match the header and the last head covers every entry.
+ * counts match the header and the last head covers every entry. The alarms right after the
+ * header match the hash the header signs; each alarm's two heads are checked against the
+ * partner's key and for what they show (enum audit_evidence): an alarm is about the
+ * partner and does not fail the file, unless its evidence is bad.
  *
  * Two files A and B (--against): A's RECEIPT entries from B's key are "probes" of B's log:
  * B's entry at the receipted index must be the receipted entry (the same leaf), and B's root
  * of the first receipt.head.size entries must be the receipted head's root. Probes are
  * collected while auditing A (opts.collect_peer) and answered while B streams past
- * (opts.probes); then the same the other way round. */
+ * (opts.probes); then the same the other way round. A's alarms about B's key are probes too
+ * (opts.alarm_probes): B's log must have both evidence heads, or the alarm is confirmed. */
 #ifndef COEX_WIRE_AUDIT_H
 #define COEX_WIRE_AUDIT_H
 
@@ -41,7 +45,7 @@ struct audit_probe {
 	bool missing;                    /* answered: the other log does not have this head */
 };
 
-/* What an alarm's two heads show by themselves (docs/export-format.md §6). */
+/* What an alarm's two heads show by themselves (docs/export-format.md §6.1). */
 enum audit_evidence {
 	AUDIT_EVIDENCE_BAD = 0,          /* a signature does not verify, or nothing inconsistent */
 	AUDIT_EVIDENCE_PROVEN,           /* inconsistent on their face: same size, other roots;

@@ -1,6 +1,7 @@
-/* The export file of an exchange log (docs/export-format.md): "COEXLOG1\n", then records,
+/* The export file of an exchange log (docs/export-format.md): "COEXLOG2\n", then records,
  * each a 4-byte big-endian length and one packed protobuf ExportRecord: the header first,
- * then every entry in index order, each SENT or RECEIVED entry followed by its envelope,
+ * then the node's alarms about partners, then every entry in index order, each SENT or
+ * RECEIVED entry followed by its envelope,
  * and every signed head right after the entry that completes it. No I/O: bytes are written
  * to a growable buffer and read through a callback.
  *
