@@ -1120,6 +1120,80 @@ static void test_alarms_against_partner(void **state)
 	scenario_free(&s);
 }
 
+/* ------------------------------------------------------------------ the proof memo */
+
+/* A receipt job for b's entry at index under b's latest head, its proof changed at step
+ * `damage` (or not, if negative). */
+static struct log_verify_job *memo_job(struct lb *b, uint64_t index, int damage)
+{
+	struct log_verify_job *j = calloc(1, sizeof(*j));
+	struct log_entry e;
+	uint8_t *r;
+	size_t rl;
+
+	assert_non_null(j);
+	assert_int_equal(log_entry_decode(b->entries[index], b->lens[index], &e), 0);
+	lb_receipt(b, index, e.envelope_hash, &r, &rl);
+	j->kind = LOG_VERIFY_JOB_RECEIPT;
+	j->index = index;
+	memcpy(j->pk, b->id.pk, 32);
+	memcpy(j->hash, e.envelope_hash, 32);
+	assert_int_equal(receipt_decode(r, rl, &j->receipt), 0);
+	if (damage >= 0) {
+		assert_true((size_t)damage < j->receipt.n_proof);
+		j->receipt.proof[damage][7] ^= 0x20;
+	}
+	free(r);
+	log_entry_release(&e);
+	return j;
+}
+
+static int memo_run(struct lb *b, struct log_verify_memo *m, uint64_t index, int damage)
+{
+	struct log_verify_job *j = memo_job(b, index, damage), *k = memo_job(b, index, damage);
+	int err;
+
+	log_verify_job_run_memo(j, m);
+	log_verify_job_run(k); /* the reference: without the memo */
+	assert_int_equal(j->err, k->err);
+	err = j->err;
+	receipt_release(&j->receipt);
+	receipt_release(&k->receipt);
+	free(j);
+	free(k);
+	return err;
+}
+
+/* With the memo, every receipt gets the verdict it gets without: a proof changed above the
+ * step where it meets the remembered one is still caught. */
+static void test_proof_memo_same_verdicts(void **state)
+{
+	struct log_verify_memo m;
+	struct lb b;
+	uint8_t h[32];
+
+	(void)state;
+	memset(&m, 0, sizeof(m));
+	lb_init(&b, "globex");
+	for (int i = 0; i < 13; i++) {
+		memset(h, i + 1, 32);
+		lb_entry(&b, LOG_ENTRY_RECEIVED, b.id.pk, h, NULL, 0, NULL, 0);
+	}
+	lb_head(&b);
+	assert_int_equal(memo_run(&b, &m, 8, -1), 0);
+	assert_true(m.valid);
+	assert_int_equal(memo_run(&b, &m, 9, -1), 0);     /* meets 8's path at step 1 */
+	for (int d = 0; d < 4; d++)                        /* any step changed: caught */
+		assert_int_not_equal(memo_run(&b, &m, 9, d), 0);
+	assert_int_equal(memo_run(&b, &m, 9, -1), 0);
+	assert_int_equal(memo_run(&b, &m, 12, -1), 0);    /* the right edge */
+	assert_int_not_equal(memo_run(&b, &m, 12, 1), 0);
+	assert_int_equal(memo_run(&b, &m, 0, -1), 0);
+	assert_int_not_equal(memo_run(&b, &m, 1, 3), 0);
+	assert_int_equal(memo_run(&b, &m, 1, -1), 0);
+	lb_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1137,6 +1211,7 @@ int main(void)
 		cmocka_unit_test(test_alarm_record_round_trip),
 		cmocka_unit_test(test_alarms_in_export),
 		cmocka_unit_test(test_alarms_against_partner),
+		cmocka_unit_test(test_proof_memo_same_verdicts),
 	};
 
 	if (sodium_init() < 0)
