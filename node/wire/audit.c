@@ -139,6 +139,7 @@ static void alarm_probe_fail(struct audit *a, struct audit_probe *p, uint64_t in
 {
 	va_list ap;
 
+	p->checked = true;
 	p->missing = true;
 	if (a->res.alarm_probe_failed)
 		return;
@@ -156,6 +157,7 @@ static void alarm_probes_at_size(struct audit *a, const uint8_t root[32])
 	for (; a->next_alarm < a->n_alarm_probes && a->alarm_probes[a->next_alarm].size <= size;
 	     a->next_alarm++) {
 		struct audit_probe *p = &a->alarm_probes[a->next_alarm];
+		p->checked = true;
 		if (p->size == size && memcmp(p->root, root, 32) == 0)
 			continue;
 		alarm_probe_fail(a, p, size ? size - 1 : 0, "alarm %llu of %s: %s's log of %llu "

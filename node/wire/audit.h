@@ -42,6 +42,7 @@ struct audit_probe {
 	uint8_t leaf[32];                /* its leaf hash */
 	uint64_t size;                   /* the receipted (or evidence) head */
 	uint8_t root[32];
+	bool checked;                    /* answered (the file got that far) */
 	bool missing;                    /* answered: the other log does not have this head */
 };
 

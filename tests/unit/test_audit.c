@@ -1107,6 +1107,7 @@ static void test_alarms_against_partner(void **state)
 	r = audit_result(a);
 	assert_false(r->failed || r->alarm_probe_failed);
 	assert_false(r->alarm_probes[0].missing || r->alarm_probes[1].missing);
+	assert_true(r->alarm_probes[0].checked && r->alarm_probes[1].checked);
 	audit_free(a);
 	/* a head beyond the end of globex's export */
 	p[2].size = 9;

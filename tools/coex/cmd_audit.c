@@ -3,8 +3,9 @@
  *
  * With --against, three passes: FILE (collecting its receipts from OTHER's key), OTHER
  * (answering them, collecting its receipts from FILE's key), and FILE again, hashes only,
- * answering OTHER's. Each file is read as a stream: memory grows with the receipts, not
- * with the log. */
+ * answering OTHER's; the alarms each file raised about the other are looked for in the
+ * other's log along the way. Each file is read in place (mapped) or as a stream: memory
+ * grows with the receipts and alarms, not with the log. */
 #include "cli.h"
 
 #include "audit_cli.h"
@@ -18,12 +19,12 @@
 
 #include <errno.h>
 #include <sodium.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <stdint.h>
 
 enum { AUDIT_READ_BUF = 1 << 20 };
 
@@ -167,18 +168,21 @@ static const char *const evidence_name[] = {
 	[AUDIT_EVIDENCE_SIGNED] = "signed",
 };
 
-/* What the partner's export says of alarm k: -1 not looked at, 0 it holds both heads, 1 it
- * lacks one (the alarm is confirmed). */
+/* What the partner's export says of alarm k: -1 not looked at (or not as far), 0 it holds
+ * both heads, 1 it lacks one (the alarm is confirmed). */
 static int alarm_partner_log(const struct audit_file *f, uint64_t k)
 {
 	const struct audit_result *r = f->answered;
 	int seen = -1;
 
 	for (size_t i = 0; r && i < r->n_alarm_probes; i++) {
-		if (r->alarm_probes[i].origin != k)
+		const struct audit_probe *p = &r->alarm_probes[i];
+		if (p->origin != k)
 			continue;
-		if (r->alarm_probes[i].missing)
+		if (p->missing)
 			return 1;
+		if (!p->checked)
+			return -1;
 		seen = 0;
 	}
 	return seen;
