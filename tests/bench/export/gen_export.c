@@ -26,6 +26,8 @@ enum { ENV_LEN = 1024, BATCH_MAX = 4096 };
 
 #define T0 UINT64_C(1700000000000)
 
+static void die(const char *what) __attribute__((noreturn));
+
 static void die(const char *what)
 {
 	fprintf(stderr, "coex-bench-export: %s\n", what);
@@ -184,7 +186,7 @@ int main(int argc, char **argv)
 {
 	struct gen g;
 	struct export_header h;
-	unsigned long long want;
+	unsigned long long want = 0;
 	unsigned per = 32;
 	uint64_t seq = 0;
 
