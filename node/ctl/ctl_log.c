@@ -301,11 +301,41 @@ static int ctl_export_item(void *arg, struct store_log_walk *w, const struct sto
 	return ctl_export_open(x, w, it);
 }
 
-/* The first chunk: the magic and the signed header of a snapshot at the latest head. */
+static void ctl_export_head(const struct store_head *in, struct tree_head *out)
+{
+	out->size = in->size;
+	memcpy(out->root, in->root, 32);
+	out->time_ms = in->time_ms;
+	memcpy(out->signature, in->signature, 64);
+}
+
+struct ctl_export_alarms {
+	struct export_buf buf;
+	uint64_t count;
+};
+
+static int ctl_export_alarm(void *arg, const struct store_alarm *sa)
+{
+	struct ctl_export_alarms *xa = arg;
+	struct export_alarm a;
+
+	memset(&a, 0, sizeof(a));
+	memcpy(a.peer, sa->peer, 32);
+	a.detected_ms = sa->detected_ms > 0 ? (uint64_t)sa->detected_ms : 0;
+	snprintf(a.reason, sizeof(a.reason), "%s", sa->reason);
+	ctl_export_head(&sa->seen, &a.seen);
+	ctl_export_head(&sa->offered, &a.offered);
+	xa->count++;
+	return export_put_alarm(&xa->buf, &a);
+}
+
+/* The first chunk: the magic, the signed header of a snapshot at the latest head, and the
+ * node's alarms about partners (few; the header signs their hash). */
 static int ctl_export_start(struct ctl_client *c, struct ctl_export *x)
 {
 	struct export_header h;
 	struct store_head last;
+	struct ctl_export_alarms xa;
 	uint64_t seq = 0, heads = 0;
 	int r;
 
@@ -321,8 +351,16 @@ static int ctl_export_start(struct ctl_client *c, struct ctl_export *x)
 	h.created_ms = ctl_log_now();
 	h.entry_count = last.size;
 	h.head_count = heads;
-	if ((r = export_header_sign(c->ctl->deps.self, &h)) != 0 ||
-	    (r = export_put_magic(&x->out)) != 0 || (r = export_put_header(&x->out, &h)) != 0)
+	memset(&xa, 0, sizeof(xa));
+	if ((r = store_alarm_list(c->ctl->deps.store, ctl_export_alarm, &xa)) == 0) {
+		h.alarm_count = xa.count;
+		crypto_hash_sha256(h.alarms_hash, xa.buf.data, xa.buf.len);
+		if ((r = export_header_sign(c->ctl->deps.self, &h)) == 0 &&
+		    (r = export_put_magic(&x->out)) == 0 && (r = export_put_header(&x->out, &h)) == 0)
+			r = export_buf_append(&x->out, xa.buf.data, xa.buf.len);
+	}
+	export_buf_free(&xa.buf);
+	if (r != 0)
 		return r;
 	x->next.entry_count = last.size;
 	x->next.last_seq = seq;

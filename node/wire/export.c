@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { EXPORT_SIGNED_MAX = 4 + 32 + 1 + EXPORT_NAME_MAX + 3 * 8 };
+enum { EXPORT_SIGNED_MAX = 4 + 32 + 1 + EXPORT_NAME_MAX + 4 * 8 + 32 };
 
 /* ------------------------------------------------------------------ the header */
 
@@ -34,6 +34,9 @@ static size_t export_header_message(const struct export_header *h, uint8_t out[E
 	n += put_be(out + n, h->created_ms, 8);
 	n += put_be(out + n, h->entry_count, 8);
 	n += put_be(out + n, h->head_count, 8);
+	n += put_be(out + n, h->alarm_count, 8);
+	memcpy(out + n, h->alarms_hash, 32);
+	n += 32;
 	return n;
 }
 
@@ -132,6 +135,9 @@ int export_put_header(struct export_buf *b, const struct export_header *h)
 	x.head_count = h->head_count;
 	x.signature.data = (uint8_t *)h->signature;
 	x.signature.len = 64;
+	x.alarm_count = h->alarm_count;
+	x.alarms_hash.data = (uint8_t *)h->alarms_hash;
+	x.alarms_hash.len = 32;
 	m.kind_case = COEX__EXPORT_RECORD__KIND_HEADER;
 	m.header = &x;
 	return export_put_record(b, &m);
@@ -181,6 +187,38 @@ int export_put_envelope(struct export_buf *b, const uint8_t hash[32], const uint
 	return export_put_record(b, &m);
 }
 
+static void export_head_pb(const struct tree_head *h, Coex__SignedTreeHead *x)
+{
+	coex__signed_tree_head__init(x);
+	x->size = h->size;
+	x->root.data = (uint8_t *)h->root;
+	x->root.len = 32;
+	x->time_ms = h->time_ms;
+	x->signature.data = (uint8_t *)h->signature;
+	x->signature.len = 64;
+}
+
+int export_put_alarm(struct export_buf *b, const struct export_alarm *a)
+{
+	Coex__ExportRecord m = COEX__EXPORT_RECORD__INIT;
+	Coex__ExportAlarm x = COEX__EXPORT_ALARM__INIT;
+	Coex__SignedTreeHead seen, offered;
+
+	if (strnlen(a->reason, sizeof(a->reason)) > EXPORT_REASON_MAX)
+		return ERR_INVAL;
+	x.peer.data = (uint8_t *)a->peer;
+	x.peer.len = 32;
+	x.detected_ms = a->detected_ms;
+	x.reason = (char *)a->reason;
+	export_head_pb(&a->seen, &seen);
+	export_head_pb(&a->offered, &offered);
+	x.seen = &seen;
+	x.offered = &offered;
+	m.kind_case = COEX__EXPORT_RECORD__KIND_ALARM;
+	m.alarm = &x;
+	return export_put_record(b, &m);
+}
+
 /* ------------------------------------------------------------------ decoding */
 
 /* A ProtobufCBuffer that compares what is packed with the input instead of storing it. */
@@ -218,7 +256,8 @@ static int export_copy_header(const Coex__ExportHeader *x, struct export_record 
 	struct export_header *h = &out->header;
 	size_t n;
 
-	if (x->base.n_unknown_fields || x->node_key.len != 32 || x->signature.len != 64)
+	if (x->base.n_unknown_fields || x->node_key.len != 32 || x->signature.len != 64 ||
+	    x->alarms_hash.len != 32)
 		return ERR_PROTO;
 	n = strlen(x->name);
 	if (n > EXPORT_NAME_MAX)
@@ -229,6 +268,8 @@ static int export_copy_header(const Coex__ExportHeader *x, struct export_record 
 	h->created_ms = x->created_ms;
 	h->entry_count = x->entry_count;
 	h->head_count = x->head_count;
+	h->alarm_count = x->alarm_count;
+	memcpy(h->alarms_hash, x->alarms_hash.data, 32);
 	memcpy(h->signature, x->signature.data, 64);
 	return 0;
 }
@@ -241,6 +282,23 @@ static int export_copy_head(const Coex__SignedTreeHead *x, struct tree_head *h)
 	memcpy(h->root, x->root.data, 32);
 	h->time_ms = x->time_ms;
 	memcpy(h->signature, x->signature.data, 64);
+	return 0;
+}
+
+static int export_copy_alarm(const Coex__ExportAlarm *x, struct export_alarm *a)
+{
+	size_t n;
+
+	if (x->base.n_unknown_fields || x->peer.len != 32 || !x->seen || !x->offered)
+		return ERR_PROTO;
+	n = strlen(x->reason);
+	if (n > EXPORT_REASON_MAX)
+		return ERR_PROTO;
+	memcpy(a->peer, x->peer.data, 32);
+	a->detected_ms = x->detected_ms;
+	memcpy(a->reason, x->reason, n + 1);
+	if (export_copy_head(x->seen, &a->seen) != 0 || export_copy_head(x->offered, &a->offered) != 0)
+		return ERR_PROTO;
 	return 0;
 }
 
@@ -271,6 +329,125 @@ static int export_copy(const Coex__ExportRecord *m, struct export_record *out)
 		out->data = m->envelope->envelope.data;
 		out->len = m->envelope->envelope.len;
 		return 0;
+	case COEX__EXPORT_RECORD__KIND_ALARM:
+		out->kind = EXPORT_ALARM;
+		return export_copy_alarm(m->alarm, &out->alarm);
+	default:
+		return ERR_PROTO;
+	}
+}
+
+/* ------------------------------------------------------------------ the fast path
+ *
+ * Entries, envelopes and heads (all but a handful of the records) are read in place, without
+ * unpacking: their canonical encoding is fixed, so it is checked byte by byte. Whatever this
+ * does not accept goes the general way (unpack, copy, re-pack and compare), which accepts
+ * the same canonical records and rejects the rest: the fast path changes speed, not what is
+ * accepted. */
+
+/* A shortest-form varint at in[*at..end). Returns 0 or ERR_PROTO. */
+static int fast_varint(const uint8_t *in, size_t end, size_t *at, uint64_t *out)
+{
+	uint64_t v = 0;
+	size_t i = *at;
+
+	for (int shift = 0; shift < 64; shift += 7) {
+		uint8_t b;
+		if (i >= end)
+			return ERR_PROTO;
+		b = in[i++];
+		if (shift == 63 && b > 1)
+			return ERR_PROTO;
+		v |= (uint64_t)(b & 0x7f) << shift;
+		if (!(b & 0x80)) {
+			if (b == 0 && shift > 0)
+				return ERR_PROTO; /* not the shortest form */
+			*at = i;
+			*out = v;
+			return 0;
+		}
+	}
+	return ERR_PROTO;
+}
+
+/* Field key then, for a length-delimited field, its bytes: in[*at] must be key. */
+static int fast_bytes(const uint8_t *in, size_t end, size_t *at, uint8_t key, const uint8_t **p,
+		      size_t *n)
+{
+	uint64_t len;
+	size_t i = *at + 1;
+
+	if (*at >= end || in[*at] != key || fast_varint(in, end, &i, &len) != 0 || len > end - i)
+		return ERR_PROTO;
+	*p = in + i;
+	*n = (size_t)len;
+	*at = i + (size_t)len;
+	return 0;
+}
+
+/* An optional varint field (absent when 0, never present as 0). */
+static int fast_opt_varint(const uint8_t *in, size_t end, size_t *at, uint8_t key, uint64_t *out)
+{
+	*out = 0;
+	if (*at >= end || in[*at] != key)
+		return 0;
+	(*at)++;
+	if (fast_varint(in, end, at, out) != 0 || *out == 0)
+		return ERR_PROTO;
+	return 0;
+}
+
+static int fast_head(const uint8_t *in, size_t end, size_t at, struct tree_head *h)
+{
+	const uint8_t *p;
+	size_t n;
+
+	if (fast_opt_varint(in, end, &at, 0x08, &h->size) != 0 ||
+	    fast_bytes(in, end, &at, 0x12, &p, &n) != 0 || n != 32)
+		return ERR_PROTO;
+	memcpy(h->root, p, 32);
+	if (fast_opt_varint(in, end, &at, 0x18, &h->time_ms) != 0 ||
+	    fast_bytes(in, end, &at, 0x22, &p, &n) != 0 || n != 64)
+		return ERR_PROTO;
+	memcpy(h->signature, p, 64);
+	return at == end ? 0 : ERR_PROTO;
+}
+
+/* Returns 0 with *out filled (pb NULL, data into in), or ERR_PROTO: take the general way. */
+static int export_decode_fast(const uint8_t *in, size_t len, struct export_record *out)
+{
+	const uint8_t *body, *p;
+	size_t at = 0, n, end;
+
+	if (len < 2 || fast_bytes(in, len, &at, in[0], &body, &end) != 0 || at != len)
+		return ERR_PROTO;
+	at = (size_t)(body - in);
+	end += at;
+	switch (in[0]) {
+	case 0x12: /* entry */
+		out->kind = EXPORT_ENTRY;
+		if (fast_opt_varint(in, end, &at, 0x08, &out->index) != 0)
+			return ERR_PROTO;
+		out->data = NULL;
+		out->len = 0;
+		if (at < end && (fast_bytes(in, end, &at, 0x12, &out->data, &out->len) != 0 ||
+				 out->len == 0))
+			return ERR_PROTO;
+		return at == end ? 0 : ERR_PROTO;
+	case 0x1a: /* head */
+		out->kind = EXPORT_HEAD;
+		return fast_head(in, end, at, &out->head);
+	case 0x22: /* envelope */
+		out->kind = EXPORT_ENVELOPE;
+		if (fast_bytes(in, end, &at, 0x0a, &p, &n) != 0 || n != 32)
+			return ERR_PROTO;
+		memcpy(out->hash, p, 32);
+		out->data = NULL;
+		out->len = 0;
+		if (at < end && (fast_bytes(in, end, &at, 0x12, &out->data, &out->len) != 0 ||
+				 out->len == 0))
+			return ERR_PROTO;
+		return at == end ? 0 : ERR_PROTO;
 	default:
 		return ERR_PROTO;
 	}
@@ -284,6 +461,11 @@ int export_record_decode(const uint8_t *in, size_t len, struct export_record *ou
 
 	if (len > EXPORT_RECORD_MAX)
 		return ERR_PROTO;
+	memset(&rec, 0, sizeof(rec));
+	if (export_decode_fast(in, len, &rec) == 0) {
+		*out = rec;
+		return 0;
+	}
 	if (!(m = coex__export_record__unpack(NULL, len, in)))
 		return ERR_PROTO;
 	memset(&rec, 0, sizeof(rec));
@@ -361,6 +543,7 @@ int export_reader_magic(struct export_reader *r)
 
 	if ((e = export_read_full(r, m, sizeof(m), &got)) != 0)
 		return e;
+	r->old_version = got == sizeof(m) && memcmp(m, EXPORT_MAGIC_V1, sizeof(m)) == 0;
 	return got == sizeof(m) && memcmp(m, EXPORT_MAGIC, sizeof(m)) == 0 ? 0 : ERR_PROTO;
 }
 
@@ -394,5 +577,26 @@ int export_reader_next(struct export_reader *r, const uint8_t **rec, size_t *len
 	r->records++;
 	*rec = r->buf;
 	*len = n;
+	return 1;
+}
+
+int export_mem_next(const uint8_t *data, size_t len, size_t *at, const uint8_t **rec,
+		    size_t *rec_len)
+{
+	size_t left = len - *at, n;
+	const uint8_t *p = data + *at;
+
+	if (left == 0)
+		return 0;
+	if (left < EXPORT_LEN_PREFIX)
+		return ERR_PROTO;
+	n = (size_t)p[0] << 24 | (size_t)p[1] << 16 | (size_t)p[2] << 8 | p[3];
+	if (n > EXPORT_RECORD_MAX)
+		return ERR_TOOBIG;
+	if (n > left - EXPORT_LEN_PREFIX)
+		return ERR_PROTO;
+	*rec = p + EXPORT_LEN_PREFIX;
+	*rec_len = n;
+	*at += EXPORT_LEN_PREFIX + n;
 	return 1;
 }

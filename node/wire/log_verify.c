@@ -5,6 +5,7 @@
 
 #include <sodium.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,9 +94,67 @@ static void job_short_id(const uint8_t pk[32], char out[IDENTITY_FPR_LEN + 1])
 	out[IDENTITY_FPR_LEN] = '\0';
 }
 
-/* receipt_verify is the reference; when it fails, the parts are retried to say which. A
- * head already covered by an earlier check skips the signature (the parts alone). */
-static void job_run_receipt(struct log_verify_job *j)
+/* merkle_verify_inclusion, remembering the steps of a proof that verifies (memo): a proof
+ * that reaches a remembered step with the same position and node, and whose remaining
+ * hashes are the remembered ones, would go on exactly as the remembered one did, to the
+ * same root: it verifies. Same result as merkle_verify_inclusion, always. */
+static int verify_inclusion(struct log_verify_memo *m, uint64_t index, uint64_t size,
+			    const uint8_t leaf[32], const uint8_t (*proof)[32], size_t n,
+			    const uint8_t root[32])
+{
+	uint64_t fn, sn;
+	uint8_t r[32];
+	bool usable;
+	size_t i;
+
+	if (!m || n > MERKLE_MAX_PROOF)
+		return merkle_verify_inclusion(index, size, leaf, proof, n, root);
+	if (index >= size)
+		return ERR_PROTO;
+	usable = m->valid && m->size == size && m->n == n && memcmp(m->root, root, 32) == 0;
+	m->valid = false; /* until this proof is known to verify */
+	fn = index;
+	sn = size - 1;
+	memcpy(r, leaf, 32);
+	for (i = 0; i < n; i++) {
+		if (sn == 0)
+			return ERR_PROTO;
+		if (usable && m->fn[i] == fn && m->sn[i] == sn && memcmp(m->r[i], r, 32) == 0 &&
+		    memcmp(m->proof[i], proof[i], (n - i) * 32) == 0) {
+			m->valid = true; /* steps i.. are this proof's too */
+			return 0;
+		}
+		m->fn[i] = fn;
+		m->sn[i] = sn;
+		memcpy(m->r[i], r, 32);
+		memcpy(m->proof[i], proof[i], 32);
+		if ((fn & 1) || fn == sn) {
+			merkle_node_hash(proof[i], r, r);
+			while (!(fn & 1) && fn != 0) {
+				fn >>= 1;
+				sn >>= 1;
+			}
+		} else {
+			merkle_node_hash(r, proof[i], r);
+		}
+		fn >>= 1;
+		sn >>= 1;
+	}
+	if (sn != 0)
+		return ERR_PROTO;
+	if (memcmp(r, root, 32) != 0)
+		return ERR_CRYPTO;
+	m->valid = true;
+	m->size = size;
+	m->n = n;
+	memcpy(m->root, root, 32);
+	return 0;
+}
+
+/* What receipt_verify checks, part by part, to say which part fails. The envelope hash was
+ * compared when the job was made; a head already covered by an earlier check skips the
+ * signature. */
+static void job_run_receipt(struct log_verify_job *j, struct log_verify_memo *memo)
 {
 	const struct receipt *r = &j->receipt;
 	struct log_entry e;
@@ -103,15 +162,14 @@ static void job_run_receipt(struct log_verify_job *j)
 	char who[IDENTITY_FPR_LEN + 1];
 	int ok;
 
-	if (!j->head_checked && receipt_verify(r, j->pk, j->hash) == 0)
-		return;
-	job_short_id(j->pk, who);
 	if (!j->head_checked && tree_head_verify(j->pk, &r->head) != 0) {
+		job_short_id(j->pk, who);
 		job_fail(j, ERR_CRYPTO, "entry %llu: receipt's tree head is not signed by the "
 			 "partner %s", (unsigned long long)j->index, who);
 		return;
 	}
 	if (log_entry_decode(r->entry, r->entry_len, &e) != 0) {
+		job_short_id(j->pk, who);
 		job_fail(j, ERR_PROTO, "entry %llu: receipt carries no valid log entry of %s",
 			 (unsigned long long)j->index, who);
 		return;
@@ -120,18 +178,26 @@ static void job_run_receipt(struct log_verify_job *j)
 	     memcmp(e.envelope_hash, j->hash, 32) == 0;
 	log_entry_release(&e);
 	if (!ok) {
+		job_short_id(j->pk, who);
 		job_fail(j, ERR_PROTO, "entry %llu: receipt's entry is not %s's RECEIVED entry for "
 			 "this message", (unsigned long long)j->index, who);
 		return;
 	}
 	merkle_leaf_hash(r->entry, r->entry_len, leaf);
-	if (merkle_verify_inclusion(r->log_index, r->head.size, leaf, r->proof, r->n_proof,
-				    r->head.root) != 0)
+	if (verify_inclusion(memo, r->log_index, r->head.size, leaf,
+			     (const uint8_t (*)[32])r->proof, r->n_proof, r->head.root) != 0) {
+		job_short_id(j->pk, who);
 		job_fail(j, ERR_CRYPTO, "entry %llu: receipt's inclusion proof does not lead to "
 			 "%s's signed root", (unsigned long long)j->index, who);
+	}
 }
 
 void log_verify_job_run(struct log_verify_job *j)
+{
+	log_verify_job_run_memo(j, NULL);
+}
+
+void log_verify_job_run_memo(struct log_verify_job *j, struct log_verify_memo *memo)
 {
 	uint8_t h[32];
 
@@ -144,7 +210,7 @@ void log_verify_job_run(struct log_verify_job *j)
 				 "node's key", (unsigned long long)j->head_no);
 		break;
 	case LOG_VERIFY_JOB_RECEIPT:
-		job_run_receipt(j);
+		job_run_receipt(j, memo);
 		break;
 	case LOG_VERIFY_JOB_ENVELOPE:
 		crypto_hash_sha256(h, j->data, j->len);
@@ -181,18 +247,21 @@ static int log_verify_submit(struct log_verify *v, struct log_verify_job *j)
 		v->opts.defer(v->opts.defer_arg, j);
 		return 0;
 	}
-	log_verify_job_run(j);
+	log_verify_job_run_memo(j, &v->memo);
 	if (j->err != 0)
 		log_verify_keep(v, j->index, j->order, j->reason);
 	job_free(j);
 	return v->fail.failed ? ERR_PROTO : 0;
 }
 
+/* Zeroed up to the receipt (most of the job's size), which only a RECEIPT job uses and
+ * receipt_decode fills in. */
 static struct log_verify_job *job_new(enum log_verify_job_kind kind, uint64_t index)
 {
-	struct log_verify_job *j = calloc(1, sizeof(*j));
+	struct log_verify_job *j = malloc(sizeof(*j));
 
 	if (j) {
+		memset(j, 0, offsetof(struct log_verify_job, receipt));
 		j->kind = kind;
 		j->index = index;
 	}

@@ -21,6 +21,7 @@
 #ifndef COEX_WIRE_LOG_VERIFY_H
 #define COEX_WIRE_LOG_VERIFY_H
 
+#include "crypto/merkle.h"
 #include "crypto/merkle_range.h"
 #include "wire/receipt.h"
 #include "wire/tree_head.h"
@@ -60,7 +61,6 @@ struct log_verify_job {
 	uint64_t head_no;              /* HEAD: the head's number */
 	uint8_t pk[32];                /* the key that must have signed */
 	struct tree_head head;         /* HEAD */
-	struct receipt receipt;        /* RECEIPT: decoded, owned by the job */
 	bool head_checked;             /* RECEIPT: an earlier check covers the head's signature */
 	uint8_t hash[32];              /* RECEIPT, ENVELOPE: the envelope hash */
 	const uint8_t *data;           /* ENVELOPE: the bytes, owned by owner */
@@ -70,6 +70,8 @@ struct log_verify_job {
 	int err;                       /* result: 0, or ERR_CRYPTO / ERR_PROTO */
 	char reason[LOG_VERIFY_REASON_MAX];
 	struct log_verify_job *next;   /* for the deferring code's queues */
+	struct receipt receipt;        /* RECEIPT: decoded, owned by the job (kept last: only
+	                                * a RECEIPT job initialises it) */
 };
 
 struct log_verify_opts {
@@ -102,6 +104,20 @@ struct log_verify_fail {
 	char reason[LOG_VERIFY_REASON_MAX];
 };
 
+/* The last inclusion proof that verified, step by step: a proof that reaches the same step
+ * with the same node and has the same remaining hashes would compute the same, so it is
+ * known to verify without hashing the rest. Consecutive receipts under one head share all
+ * but their lowest steps: most of each proof is compared, not hashed. One per thread. */
+struct log_verify_memo {
+	bool valid;
+	uint64_t size;
+	uint8_t root[32];
+	size_t n;
+	uint64_t fn[MERKLE_MAX_PROOF], sn[MERKLE_MAX_PROOF];
+	uint8_t r[MERKLE_MAX_PROOF][32];       /* the node going into each step */
+	uint8_t proof[MERKLE_MAX_PROOF][32];
+};
+
 struct log_verify_cached_head {
 	uint8_t pk[32];
 	struct tree_head head;
@@ -121,6 +137,7 @@ struct log_verify {
 	struct log_verify_cached_head cache[LOG_VERIFY_HEAD_CACHE];
 	size_t n_cache, cache_next;
 	struct log_verify_fail fail;
+	struct log_verify_memo memo;   /* for jobs run inline */
 };
 
 /* Starts an empty log. opts is copied; opts->pk must outlive v. */
@@ -152,6 +169,9 @@ int log_verify_failf(struct log_verify *v, uint64_t index, const char *fmt, ...)
 
 /* Runs a job's check and sets j->err and j->reason. Touches nothing but j: any thread. */
 void log_verify_job_run(struct log_verify_job *j);
+/* The same, with the calling thread's memo (zeroed at first; may be NULL): the result is
+ * the same with or without it, only faster. */
+void log_verify_job_run_memo(struct log_verify_job *j, struct log_verify_memo *memo);
 /* A deferred job is back: merges its result and frees it. */
 void log_verify_job_done(struct log_verify *v, struct log_verify_job *j);
 

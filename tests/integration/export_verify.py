@@ -10,7 +10,7 @@ import hashlib
 import struct
 import sys
 
-MAGIC = b"COEXLOG1\n"
+MAGIC = b"COEXLOG2\n"
 SKEW_MS = 5 * 60 * 1000
 EPOCH_MS = 1577836800000
 
@@ -112,9 +112,13 @@ def encode(values, schema, oneof=()):
     return bytes(out)
 
 
-RECORD = {1: ("header", "m"), 2: ("entry", "m"), 3: ("head", "m"), 4: ("envelope", "m")}
+RECORD = {1: ("header", "m"), 2: ("entry", "m"), 3: ("head", "m"), 4: ("envelope", "m"),
+          5: ("alarm", "m")}
 HEADER = {1: ("version", "u"), 2: ("node_key", "b"), 3: ("name", "s"), 4: ("created_ms", "u"),
-          5: ("entry_count", "u"), 6: ("head_count", "u"), 7: ("signature", "b")}
+          5: ("entry_count", "u"), 6: ("head_count", "u"), 7: ("signature", "b"),
+          8: ("alarm_count", "u"), 9: ("alarms_hash", "b")}
+ALARM = {1: ("peer", "b"), 2: ("detected_ms", "u"), 3: ("reason", "s"), 4: ("seen", "m"),
+         5: ("offered", "m")}
 ENTRY = {1: ("index", "u"), 2: ("entry", "b")}
 HEAD = {1: ("size", "u"), 2: ("root", "b"), 3: ("time_ms", "u"), 4: ("signature", "b")}
 ENVELOPE = {1: ("hash", "b"), 2: ("envelope", "b")}
@@ -123,7 +127,7 @@ LOGENTRY = {1: ("type", "u"), 2: ("time_ms", "u"), 3: ("peer", "b"), 4: ("envelo
 RECEIPT = {1: ("envelope_hash", "b"), 2: ("received_ms", "u"), 3: ("log_index", "u"),
            4: ("entry", "b"), 5: ("tree_head", "m"), 6: ("inclusion_proof", "rb")}
 SENT, RECEIVED, RECEIPT_T = 1, 2, 3
-SUBS = {"header": HEADER, "entry": ENTRY, "head": HEAD, "envelope": ENVELOPE}
+SUBS = {"header": HEADER, "entry": ENTRY, "head": HEAD, "envelope": ENVELOPE, "alarm": ALARM}
 
 
 def record(buf):
@@ -134,7 +138,15 @@ def record(buf):
         raise ValueError("not exactly one kind")
     kind = kinds[0]
     sub = message(top[kind], SUBS[kind])
-    if encode({kind: encode(sub, SUBS[kind])}, RECORD, oneof=(kind,)) != bytes(buf):
+    if kind == "alarm":
+        if not sub["seen"] or not sub["offered"]:
+            raise ValueError("an alarm without its two heads")
+        for h in ("seen", "offered"):
+            sub[h] = message(sub[h], HEAD)
+        enc = encode(dict(sub, seen=encode(sub["seen"], HEAD), offered=encode(sub["offered"], HEAD)), ALARM)
+    else:
+        enc = encode(sub, SUBS[kind])
+    if encode({kind: enc}, RECORD, oneof=(kind,)) != bytes(buf):
         raise ValueError("not canonical")
     return kind, sub
 
@@ -199,6 +211,22 @@ def head_message(h):
 
 # ---------------------------------------------------------------- the checks
 
+def alarm_evidence(a):
+    """(evidence, detail) of an alarm's two heads (docs/export-format.md section 6)."""
+    s, o = a["seen"], a["offered"]
+    for h in (s, o):
+        if len(a["peer"]) != 32 or len(h["root"]) != 32 or not ed25519_ok(a["peer"], head_message(h), h["signature"]):
+            return "bad", "a head is not signed by the partner"
+    if s["size"] == o["size"]:
+        if s["root"] == o["root"]:
+            return "bad", "both heads are of one tree"
+        return "proven", "two heads of one size with different roots"
+    lo, hi = (s, o) if s["size"] < o["size"] else (o, s)
+    if lo["time_ms"] > hi["time_ms"] + SKEW_MS:
+        return "proven", "the smaller head was signed later"
+    return "signed", "both heads signed by the partner"
+
+
 def check_receipt(i, e):
     try:
         r = message(e["receipt"], RECEIPT)
@@ -233,10 +261,21 @@ def check_entry(i, b):
     return e
 
 
-def verify(data):
+def close_alarms(hdr, alarms, hashed):
+    if len(alarms) != hdr["alarm_count"]:
+        raise Bad(0, "alarms: count")
+    if hashlib.sha256(hashed).digest() != hdr["alarms_hash"]:
+        raise Bad(0, "alarms: do not match the hash the header signs")
+
+
+def verify(data, alarms=None):
+    """Returns the number of entries; alarms (a list), if given, gets each alarm's fields
+    with its "evidence" and "detail"."""
     if data[:9] != MAGIC:
         raise Bad(0, "header: not a coex log export")
     pos, hdr, rng, heads, last, want_env = 9, None, Range(), 0, None, None
+    alarms = [] if alarms is None else alarms
+    hashed, closed = b"", False
     while pos < len(data):
         n = rng.size
         if pos + 4 > len(data):
@@ -248,19 +287,32 @@ def verify(data):
             kind, f = record(data[pos + 4:pos + 4 + length])
         except ValueError:
             raise Bad(n, "entry %d: malformed record" % n)
+        framed = data[pos:pos + 4 + length]
         pos += 4 + length
         if hdr is None:
             if kind != "header":
                 raise Bad(0, "header: missing")
             msg = (b"coex/1/export-header" + struct.pack(">I", f["version"]) + f["node_key"]
                    + bytes([len(f["name"])]) + f["name"]
-                   + struct.pack(">QQQ", f["created_ms"], f["entry_count"], f["head_count"]))
-            if f["version"] != 1 or len(f["name"]) > 64 or not ed25519_ok(f["node_key"], msg, f["signature"]):
+                   + struct.pack(">QQQQ", f["created_ms"], f["entry_count"], f["head_count"],
+                                 f["alarm_count"]) + f["alarms_hash"])
+            if (f["version"] != 2 or len(f["name"]) > 64 or len(f["alarms_hash"]) != 32
+                    or not ed25519_ok(f["node_key"], msg, f["signature"])):
                 raise Bad(0, "header: version or signature")
             hdr = f
             continue
         if kind == "header":
             raise Bad(n, "entry %d: a second header" % n)
+        if kind == "alarm":
+            if closed or len(alarms) >= hdr["alarm_count"] or len(f["reason"]) > 127:
+                raise Bad(0, "alarm %d: out of place" % len(alarms))
+            hashed += framed
+            f["evidence"], f["detail"] = alarm_evidence(f)
+            alarms.append(f)
+            continue
+        if not closed:
+            close_alarms(hdr, alarms, hashed)
+            closed = True
         if kind == "envelope":
             if want_env is None or f["hash"] != want_env[1]:
                 raise Bad(max(n - 1, 0), "entry %d: unexpected envelope" % max(n - 1, 0))
@@ -295,6 +347,8 @@ def verify(data):
         heads, last = heads + 1, f
     if hdr is None:
         raise Bad(0, "header: missing")
+    if not closed:
+        close_alarms(hdr, alarms, hashed)
     n = rng.size
     if want_env is not None:
         raise Bad(want_env[0], "entry %d: envelope missing" % want_env[0])
@@ -305,6 +359,9 @@ def verify(data):
         raise Bad(first, "entry %d: not covered by any signed head" % first)
     if heads != hdr["head_count"]:
         raise Bad(max(n - 1, 0), "heads: count")
+    for k, a in enumerate(alarms):
+        if a["evidence"] == "bad":
+            raise Bad(0, "alarm %d: bad evidence: %s" % (k, a["detail"]))
     return n
 
 

@@ -168,6 +168,7 @@ static void lb_export(struct lb *b, struct export_buf *out)
 	h.created_ms = b->now + 1000;
 	h.entry_count = b->size;
 	h.head_count = b->heads;
+	crypto_hash_sha256(h.alarms_hash, NULL, 0);
 	assert_int_equal(export_header_sign(&b->id, &h), 0);
 	assert_int_equal(export_put_magic(out), 0);
 	assert_int_equal(export_put_header(out, &h), 0);
@@ -883,6 +884,317 @@ static void test_against_rewritten(void **state)
 	scenario_free(&s);
 }
 
+
+/* ------------------------------------------------------------------ alarms */
+
+/* b's head of size (its real root, or root if given), dated t, signed by who. */
+static void alarm_head(struct lb *b, const struct identity *who, uint64_t size, uint64_t t,
+		       const uint8_t *root, struct tree_head *h)
+{
+	struct merkle_nodes rd = {tm_get, &b->t};
+
+	memset(h, 0, sizeof(*h));
+	h->size = size;
+	h->time_ms = t;
+	if (root)
+		memcpy(h->root, root, 32);
+	else
+		assert_int_equal(merkle_root(&rd, size, h->root), 0);
+	assert_int_equal(tree_head_sign(who, h), 0);
+}
+
+/* b's export with alarms right after the header; count and hash as given if bad_count. */
+static void lb_export_alarms(struct lb *b, const struct export_alarm *al, size_t n,
+			     struct export_buf *out, uint64_t claimed)
+{
+	struct export_buf ab = {0};
+	struct export_header h;
+
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(export_put_alarm(&ab, &al[i]), 0);
+	memset(&h, 0, sizeof(h));
+	memset(out, 0, sizeof(*out));
+	h.version = EXPORT_VERSION;
+	memcpy(h.key, b->id.pk, 32);
+	snprintf(h.name, sizeof(h.name), "%s", b->name);
+	h.created_ms = b->now + 1000;
+	h.entry_count = b->size;
+	h.head_count = b->heads;
+	h.alarm_count = claimed;
+	crypto_hash_sha256(h.alarms_hash, ab.data, ab.len);
+	assert_int_equal(export_header_sign(&b->id, &h), 0);
+	assert_int_equal(export_put_magic(out), 0);
+	assert_int_equal(export_put_header(out, &h), 0);
+	assert_int_equal(export_buf_append(out, ab.data, ab.len), 0);
+	assert_int_equal(export_buf_append(out, b->body.data, b->body.len), 0);
+	export_buf_free(&ab);
+}
+
+/* Three alarms acme raised about globex: a fork (two roots of size 3), a shrink (5, then 2
+ * signed ten minutes later), and heads of 5 and 3 in the usual order (signed only). */
+static void alarms_about_b(struct scenario *s, struct export_alarm al[3])
+{
+	uint8_t other[32];
+	struct lb *b = &s->b;
+
+	memset(al, 0, 3 * sizeof(*al));
+	memset(other, 0x5a, 32);
+	for (int i = 0; i < 3; i++) {
+		memcpy(al[i].peer, b->id.pk, 32);
+		al[i].detected_ms = T0 + 99000;
+	}
+	snprintf(al[0].reason, sizeof(al[0].reason), "two heads of the same size with different roots");
+	alarm_head(b, &b->id, 3, T0 + 3000, NULL, &al[0].seen);
+	alarm_head(b, &b->id, 3, T0 + 4000, other, &al[0].offered);
+	snprintf(al[1].reason, sizeof(al[1].reason), "the partner cannot prove its earlier head");
+	alarm_head(b, &b->id, 5, T0 + 5000, NULL, &al[1].seen);
+	alarm_head(b, &b->id, 2, T0 + 5000 + 10 * 60 * 1000, NULL, &al[1].offered);
+	snprintf(al[2].reason, sizeof(al[2].reason), "consistency proof failed");
+	alarm_head(b, &b->id, 5, T0 + 5000, NULL, &al[2].seen);
+	alarm_head(b, &b->id, 3, T0 + 3000, NULL, &al[2].offered);
+}
+
+static void test_alarm_record_round_trip(void **state)
+{
+	struct export_alarm al[3], big;
+	struct export_buf x = {0};
+	struct export_record rec;
+	struct scenario s;
+
+	(void)state;
+	scenario_build(&s, &plain);
+	alarms_about_b(&s, al);
+	assert_int_equal(export_put_alarm(&x, &al[0]), 0);
+	assert_int_equal(export_record_decode(x.data + 4, x.len - 4, &rec), 0);
+	assert_int_equal(rec.kind, EXPORT_ALARM);
+	assert_memory_equal(rec.alarm.peer, al[0].peer, 32);
+	assert_int_equal(rec.alarm.detected_ms, al[0].detected_ms);
+	assert_string_equal(rec.alarm.reason, al[0].reason);
+	assert_memory_equal(&rec.alarm.seen, &al[0].seen, sizeof(al[0].seen));
+	assert_memory_equal(&rec.alarm.offered, &al[0].offered, sizeof(al[0].offered));
+	export_record_release(&rec);
+	/* the longest reason the format allows is written */
+	big = al[0];
+	memset(big.reason, 'x', sizeof(big.reason) - 1);
+	big.reason[sizeof(big.reason) - 1] = '\0';
+	x.len = 0;
+	assert_int_equal(export_put_alarm(&x, &big), 0);
+	export_buf_free(&x);
+	scenario_free(&s);
+}
+
+static void test_alarms_in_export(void **state)
+{
+	struct audit_opts o = {0};
+	struct export_alarm al[3];
+	struct export_buf e, x = {0};
+	struct loc l[64];
+	struct scenario s;
+	size_t n, first, end;
+
+	(void)state;
+	scenario_build(&s, &plain);
+	alarms_about_b(&s, al);
+	lb_export_alarms(&s.a, al, 3, &e, 3);
+	for (int deferred = 0; deferred < 2; deferred++) {
+		struct audit *a = audit_buf(e.data, e.len, &o, deferred);
+		const struct audit_result *r = audit_result(a);
+		if (r->failed)
+			fail_msg("audit failed: %s", r->reason);
+		assert_int_equal(r->n_alarms, 3);
+		assert_int_equal(r->alarms[0].evidence, AUDIT_EVIDENCE_PROVEN);
+		assert_int_equal(r->alarms[1].evidence, AUDIT_EVIDENCE_PROVEN);
+		assert_int_equal(r->alarms[2].evidence, AUDIT_EVIDENCE_SIGNED);
+		assert_memory_equal(r->alarms[0].alarm.peer, s.b.id.pk, 32);
+		audit_free(a);
+	}
+	/* every changed byte of the alarm records is caught */
+	n = locate(&e, l, 64);
+	assert_true(n > 4 && l[1].kind == EXPORT_ALARM && l[3].kind == EXPORT_ALARM);
+	first = l[1].off;
+	end = l[3].off + l[3].len;
+	for (size_t i = first; i < end; i++) {
+		struct audit *a;
+		e.data[i] ^= 0x01;
+		a = audit_buf(e.data, e.len, &o, 0);
+		if (!audit_result(a)->failed)
+			fail_msg("byte %zu of the alarms changed, not caught", i);
+		audit_free(a);
+		e.data[i] ^= 0x01;
+	}
+	export_buf_free(&e);
+
+	/* evidence not signed by the partner: shown as bad, and the file fails */
+	alarm_head(&s.b, &s.stranger, 3, T0 + 4000, NULL, &al[0].offered);
+	lb_export_alarms(&s.a, al, 3, &e, 3);
+	expect_fail(e.data, e.len, 0, "alarm 0: bad evidence: the head the node was shown (size 3) "
+		    "is not signed by the partner");
+	{
+		struct audit *a = audit_buf(e.data, e.len, &o, 0);
+		assert_int_equal(audit_result(a)->n_alarms, 3);
+		assert_int_equal(audit_result(a)->alarms[0].evidence, AUDIT_EVIDENCE_BAD);
+		audit_free(a);
+	}
+	export_buf_free(&e);
+	/* two heads of one tree prove nothing */
+	al[0].offered = al[0].seen;
+	lb_export_alarms(&s.a, al, 1, &e, 1);
+	expect_fail(e.data, e.len, 0, "alarm 0: bad evidence: both heads are of one tree");
+	export_buf_free(&e);
+	/* counts: an alarm the header does not count, one it counts that is not there */
+	lb_export_alarms(&s.a, al + 1, 1, &e, 0);
+	expect_fail(e.data, e.len, 0, "alarm 0: beyond the 0 alarms the header counts");
+	export_buf_free(&e);
+	lb_export_alarms(&s.a, al, 0, &e, 1);
+	expect_fail(e.data, e.len, 0, "alarms: the file has 0 alarms, the header counts 1");
+	export_buf_free(&e);
+	/* an alarm among the entries */
+	lb_export_alarms(&s.a, al, 0, &e, 0);
+	assert_int_equal(export_put_alarm(&x, &al[1]), 0);
+	n = locate(&e, l, 64);
+	{
+		uint8_t *p = malloc(e.len + x.len);
+		assert_non_null(p);
+		memcpy(p, e.data, l[3].off);
+		memcpy(p + l[3].off, x.data, x.len);
+		memcpy(p + l[3].off + x.len, e.data + l[3].off, e.len - l[3].off);
+		expect_fail(p, e.len + x.len, l[3].index, "alarm 0: out of place");
+		free(p);
+	}
+	export_buf_free(&x);
+	export_buf_free(&e);
+	scenario_free(&s);
+}
+
+/* Against the accused partner's export: a fork is confirmed (a head its log lacks, named in
+ * its file); heads its log holds both of are not. */
+static void test_alarms_against_partner(void **state)
+{
+	struct export_alarm al[3];
+	struct audit_probe p[4];
+	struct audit_opts o = {.probes_name = "globex", .alarms_name = "acme",
+			       .alarm_probes = p, .n_alarm_probes = 2};
+	const struct audit_result *r;
+	struct scenario s;
+	struct audit *a;
+
+	(void)state;
+	scenario_build(&s, &plain);
+	alarms_about_b(&s, al);
+	memset(p, 0, sizeof(p));
+	for (int i = 0; i < 2; i++) {
+		const struct export_alarm *x = &al[i ? 2 : 0];
+		p[2 * i].origin = p[2 * i + 1].origin = (uint64_t)(i ? 2 : 0);
+		p[2 * i].size = x->seen.size;
+		memcpy(p[2 * i].root, x->seen.root, 32);
+		p[2 * i + 1].size = x->offered.size;
+		memcpy(p[2 * i + 1].root, x->offered.root, 32);
+	}
+	/* the fork: globex's log has one of the two roots of size 3 */
+	a = audit_buf(s.eb.data, s.eb.len, &o, 1);
+	r = audit_result(a);
+	assert_false(r->failed);
+	assert_true(r->alarm_probe_failed);
+	assert_int_equal(r->alarm_probe_index, 2);
+	assert_non_null(strstr(r->alarm_probe_reason, "alarm 0 of acme: globex's log of 3 entries "
+			       "does not have the root"));
+	assert_int_equal(r->n_alarm_probes, 2);
+	assert_int_equal(r->alarm_probes[0].missing + r->alarm_probes[1].missing, 1);
+	audit_free(a);
+	/* heads of 5 and 3 that globex's log holds: nothing to confirm */
+	o.alarm_probes = p + 2;
+	a = audit_buf(s.eb.data, s.eb.len, &o, 0);
+	r = audit_result(a);
+	assert_false(r->failed || r->alarm_probe_failed);
+	assert_false(r->alarm_probes[0].missing || r->alarm_probes[1].missing);
+	assert_true(r->alarm_probes[0].checked && r->alarm_probes[1].checked);
+	audit_free(a);
+	/* a head beyond the end of globex's export */
+	p[2].size = 9;
+	a = audit_buf(s.eb.data, s.eb.len, &o, 0);
+	r = audit_result(a);
+	assert_true(r->alarm_probe_failed);
+	assert_int_equal(r->alarm_probe_index, 5);
+	assert_non_null(strstr(r->alarm_probe_reason, "alarm 2 of acme: globex's export ends after "
+			       "5 entries, before the head of 9"));
+	audit_free(a);
+	scenario_free(&s);
+}
+
+/* ------------------------------------------------------------------ the proof memo */
+
+/* A receipt job for b's entry at index under b's latest head, its proof changed at step
+ * `damage` (or not, if negative). */
+static struct log_verify_job *memo_job(struct lb *b, uint64_t index, int damage)
+{
+	struct log_verify_job *j = calloc(1, sizeof(*j));
+	struct log_entry e;
+	uint8_t *r;
+	size_t rl;
+
+	assert_non_null(j);
+	assert_int_equal(log_entry_decode(b->entries[index], b->lens[index], &e), 0);
+	lb_receipt(b, index, e.envelope_hash, &r, &rl);
+	j->kind = LOG_VERIFY_JOB_RECEIPT;
+	j->index = index;
+	memcpy(j->pk, b->id.pk, 32);
+	memcpy(j->hash, e.envelope_hash, 32);
+	assert_int_equal(receipt_decode(r, rl, &j->receipt), 0);
+	if (damage >= 0) {
+		assert_true((size_t)damage < j->receipt.n_proof);
+		j->receipt.proof[damage][7] ^= 0x20;
+	}
+	free(r);
+	log_entry_release(&e);
+	return j;
+}
+
+static int memo_run(struct lb *b, struct log_verify_memo *m, uint64_t index, int damage)
+{
+	struct log_verify_job *j = memo_job(b, index, damage), *k = memo_job(b, index, damage);
+	int err;
+
+	log_verify_job_run_memo(j, m);
+	log_verify_job_run(k); /* the reference: without the memo */
+	assert_int_equal(j->err, k->err);
+	err = j->err;
+	receipt_release(&j->receipt);
+	receipt_release(&k->receipt);
+	free(j);
+	free(k);
+	return err;
+}
+
+/* With the memo, every receipt gets the verdict it gets without: a proof changed above the
+ * step where it meets the remembered one is still caught. */
+static void test_proof_memo_same_verdicts(void **state)
+{
+	struct log_verify_memo m;
+	struct lb b;
+	uint8_t h[32];
+
+	(void)state;
+	memset(&m, 0, sizeof(m));
+	lb_init(&b, "globex");
+	for (int i = 0; i < 13; i++) {
+		memset(h, i + 1, 32);
+		lb_entry(&b, LOG_ENTRY_RECEIVED, b.id.pk, h, NULL, 0, NULL, 0);
+	}
+	lb_head(&b);
+	assert_int_equal(memo_run(&b, &m, 8, -1), 0);
+	assert_true(m.valid);
+	assert_int_equal(memo_run(&b, &m, 9, -1), 0);     /* meets 8's path at step 1 */
+	for (int d = 0; d < 4; d++)                        /* any step changed: caught */
+		assert_int_not_equal(memo_run(&b, &m, 9, d), 0);
+	assert_int_equal(memo_run(&b, &m, 9, -1), 0);
+	assert_int_equal(memo_run(&b, &m, 12, -1), 0);    /* the right edge */
+	assert_int_not_equal(memo_run(&b, &m, 12, 1), 0);
+	assert_int_equal(memo_run(&b, &m, 0, -1), 0);
+	assert_int_not_equal(memo_run(&b, &m, 1, 3), 0);
+	assert_int_equal(memo_run(&b, &m, 1, -1), 0);
+	lb_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -897,6 +1209,10 @@ int main(void)
 		cmocka_unit_test(test_header_and_coverage),
 		cmocka_unit_test(test_against_consistent),
 		cmocka_unit_test(test_against_rewritten),
+		cmocka_unit_test(test_alarm_record_round_trip),
+		cmocka_unit_test(test_alarms_in_export),
+		cmocka_unit_test(test_alarms_against_partner),
+		cmocka_unit_test(test_proof_memo_same_verdicts),
 	};
 
 	if (sodium_init() < 0)

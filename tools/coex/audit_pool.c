@@ -30,6 +30,7 @@ struct audit_pool {
 	size_t n_stage, stage_bytes;
 	int n;
 	pthread_t threads[POOL_THREADS_MAX];
+	struct log_verify_memo reader_memo;  /* for the jobs the reading thread runs */
 };
 
 /* Takes up to max jobs into a list; the lock is held. Returns how many. */
@@ -54,13 +55,14 @@ static size_t pool_pop(struct audit_pool *p, struct log_verify_job **list, size_
 }
 
 /* Runs the jobs of list outside the lock and files them as done. */
-static void pool_run(struct audit_pool *p, struct log_verify_job *list, size_t n)
+static void pool_run(struct audit_pool *p, struct log_verify_job *list, size_t n,
+		     struct log_verify_memo *memo)
 {
 	struct log_verify_job *j, *last = NULL;
 
 	pthread_mutex_unlock(&p->mu);
 	for (j = list; j; j = j->next) {
-		log_verify_job_run(j);
+		log_verify_job_run_memo(j, memo);
 		last = j;
 	}
 	pthread_mutex_lock(&p->mu);
@@ -76,6 +78,7 @@ static void *pool_main(void *arg)
 {
 	struct audit_pool *p = arg;
 	struct log_verify_job *list;
+	struct log_verify_memo *memo = calloc(1, sizeof(*memo)); /* NULL: runs without */
 	size_t n;
 
 	pthread_mutex_lock(&p->mu);
@@ -84,9 +87,10 @@ static void *pool_main(void *arg)
 			pthread_cond_wait(&p->work, &p->mu);
 		if ((n = pool_pop(p, &list, POOL_TAKE)) == 0)
 			break;
-		pool_run(p, list, n);
+		pool_run(p, list, n, memo);
 	}
 	pthread_mutex_unlock(&p->mu);
+	free(memo);
 	return NULL;
 }
 
@@ -160,7 +164,7 @@ static void pool_publish(struct audit_pool *p)
 	pthread_cond_broadcast(&p->work);
 	while ((p->queued > POOL_QUEUE_MAX || p->queued_bytes > POOL_BYTES_MAX) &&
 	       (n = pool_pop(p, &mine, POOL_TAKE)) > 0)
-		pool_run(p, mine, n);
+		pool_run(p, mine, n, &p->reader_memo);
 	pthread_mutex_unlock(&p->mu);
 }
 
@@ -216,7 +220,7 @@ void audit_pool_drain(struct audit_pool *p, struct audit *a)
 	pthread_mutex_lock(&p->mu);
 	while (p->todo || p->running) {
 		if ((n = pool_pop(p, &mine, POOL_TAKE)) > 0)
-			pool_run(p, mine, n);
+			pool_run(p, mine, n, &p->reader_memo);
 		else
 			pthread_cond_wait(&p->finished, &p->mu);
 	}

@@ -300,11 +300,15 @@ static int export_print(const struct cli *cli, const struct export_file *f)
 	struct json j;
 	uint64_t n = f->have_header ? f->header.entry_count : 0;
 	uint64_t h = f->have_header ? f->header.head_count : 0;
+	uint64_t a = f->have_header ? f->header.alarm_count : 0;
 
 	if (!cli->json) {
 		cli_print("exported %llu entries and %llu signed heads to %s (%llu bytes)\n",
 			  (unsigned long long)n, (unsigned long long)h, f->path,
 			  (unsigned long long)f->bytes);
+		if (a)
+			cli_print("with %llu alarm%s about partners (see coex audit)\n",
+				  (unsigned long long)a, a == 1 ? "" : "s");
 		return CLI_EXIT_OK;
 	}
 	json_init(&j, stdout);
@@ -312,6 +316,7 @@ static int export_print(const struct cli *cli, const struct export_file *f)
 	json_kv_string(&j, "file", f->path);
 	json_kv_u64(&j, "entries", n);
 	json_kv_u64(&j, "heads", h);
+	json_kv_u64(&j, "alarms", a);
 	json_kv_u64(&j, "bytes", f->bytes);
 	json_object_end(&j);
 	return cli_json_finish(cli, &j);
