@@ -83,6 +83,8 @@ static int commit_run_batch(struct commit *c, struct commit_job *first, struct c
 	if ((r = store_log_size(c->w, &size_before)) != 0)
 		goto fail;
 	for (struct commit_job *j = first; j != last; j = j->next) {
+		if (j->unprepared)
+			continue;
 		if ((r = j->run(c->w, j)) != 0) {
 			j->err = r;
 			*job_failed = 1;
@@ -92,7 +94,7 @@ static int commit_run_batch(struct commit *c, struct commit_job *first, struct c
 	if ((r = commit_sign_head(c, size_before, &head)) != 0)
 		goto fail;
 	for (struct commit_job *j = first; j != last; j = j->next)
-		if (j->after && (r = j->after(c->w, j, head)) != 0)
+		if (!j->unprepared && j->after && (r = j->after(c->w, j, head)) != 0)
 			goto fail;
 	failpoint("commit.before");
 	if ((r = store_batch_commit(c->w)) != 0)
@@ -111,19 +113,24 @@ static void commit_work(uv_work_t *w)
 	uint64_t t0 = uv_hrtime();
 	int job_failed, r;
 
-	for (struct commit_job *j = c->batch; j; j = j->next)
-		j->err = 0;
+	for (struct commit_job *j = c->batch; j; j = j->next) {
+		j->err = j->prepare ? j->prepare(j) : 0;
+		j->unprepared = j->err != 0;
+	}
 	r = commit_run_batch(c, c->batch, NULL, &job_failed);
 	if (r != 0 && job_failed) {
 		/* One job failed: run each alone so the others still commit. */
 		for (struct commit_job *j = c->batch; j; j = j->next) {
+			if (j->unprepared)
+				continue;
 			j->err = 0;
 			if ((r = commit_run_batch(c, j, j->next, &job_failed)) != 0)
 				j->err = r;
 		}
 	} else if (r != 0) {
 		for (struct commit_job *j = c->batch; j; j = j->next)
-			j->err = r;
+			if (!j->unprepared)
+				j->err = r;
 	}
 	c->stats.last_batch_us = (uv_hrtime() - t0) / 1000;
 }

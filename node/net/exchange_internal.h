@@ -30,6 +30,8 @@ struct exchange_peer {
 	uint8_t head_root[32];          /* the partner's last verified tree head */
 	uint64_t head_size;
 	uint8_t head_sig[64];
+	bool outbox_known;              /* outbox_bound was read from the store */
+	uint64_t outbox_bound;          /* at least the outbox's size (exchange_outbox_room) */
 };
 
 enum { EXCHANGE_STRANGER_KEYS = 64, EXCHANGE_RELAYS_MAX = 4096 };
@@ -57,7 +59,8 @@ struct exchange {
 };
 
 struct net_wait {
-	net_queued_cb done;
+	net_queued_cb done;             /* one of these two */
+	net_queued_msg_cb done_msg;
 	void *arg;
 };
 
@@ -73,5 +76,7 @@ bool exchange_relay_allowed(struct exchange *ex, const uint8_t origin[32], const
 void exchange_pump(struct net *n, struct peer *p);
 /* Counts and logs (rate-limited) a refused message. */
 void exchange_drop(struct net *n, struct link *l, const char *reason);
+/* The same for a message from the partner peer_pk whose link may be gone. */
+void exchange_drop_peer(struct net *n, const uint8_t peer_pk[32], const char *reason);
 
 #endif
