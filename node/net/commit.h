@@ -32,7 +32,7 @@ struct commit_job {
 	/* Loop thread: the batch committed (err == 0) or failed. */
 	void (*done)(struct commit_job *job);
 	int err;
-	bool unprepared;                /* commit.c: prepare() failed */
+	bool prepared, unprepared;      /* commit.c: prepare() ran; it failed */
 };
 
 struct commit_stats {

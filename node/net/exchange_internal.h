@@ -12,6 +12,7 @@ enum {
 	EXCHANGE_WINDOW = 512,          /* messages in flight per link */
 	EXCHANGE_RESEND_MS = 10000,     /* a receipt later than this restarts the window */
 	EXCHANGE_INFLIGHT_IN = 4096,    /* inbound messages awaiting commit, per node */
+	EXCHANGE_SENT_MARK_MS = 1000,   /* unreceipted this long: shown as "sent" */
 };
 
 struct exchange_inflight {
@@ -19,6 +20,7 @@ struct exchange_inflight {
 	uint8_t hash[32];
 	uint64_t sent_ms;
 	bool receipted;                 /* receipt being committed */
+	bool mark_sent;                 /* still "queued" in the store */
 };
 
 /* Per-partner sending state. */

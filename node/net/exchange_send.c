@@ -70,28 +70,42 @@ static void exchange_expire(struct net *n, const uint8_t hash[32])
 	commit_submit(n->commit, &e->job);
 }
 
-/* The first time a message leaves: "sent" (no receipt yet). Only a display state: nothing
- * depends on it, so a crash before it is written loses nothing. */
+/* A message that left and has no receipt after EXCHANGE_SENT_MARK_MS: "sent". Only a
+ * display state: nothing depends on it, so a crash before it is written loses nothing, and
+ * the many messages receipted sooner are never written for it. */
 struct sent_job {
 	struct commit_job job;
-	uint8_t hash[32];
+	size_t n;
+	uint8_t hashes[EXCHANGE_WINDOW][32];
 };
 
 static int sent_run(struct store *w, struct commit_job *job)
 {
 	struct sent_job *j = (struct sent_job *)job;
-	int r = store_msg_set_state_from(w, j->hash, STORE_MSG_QUEUED, STORE_MSG_SENT);
 
-	return r == ERR_NOTFOUND ? 0 : r; /* gone, or already past "queued" */
+	for (size_t i = 0; i < j->n; i++) {
+		int r = store_msg_set_state_from(w, j->hashes[i], STORE_MSG_QUEUED, STORE_MSG_SENT);
+		if (r != 0 && r != ERR_NOTFOUND) /* gone, or already past "queued": fine */
+			return r;
+	}
+	return 0;
 }
 
-static void exchange_mark_sent(struct net *n, const uint8_t hash[32])
+static void exchange_mark_sent(struct net *n, struct exchange_peer *xp, uint64_t now)
 {
-	struct sent_job *j = calloc(1, sizeof(*j));
+	struct sent_job *j = NULL;
 
+	for (size_t i = 0; i < xp->count; i++) {
+		struct exchange_inflight *s = &xp->win[(xp->head + i) % EXCHANGE_WINDOW];
+		if (!s->mark_sent || s->receipted || now - s->sent_ms < EXCHANGE_SENT_MARK_MS)
+			continue;
+		if (!j && !(j = calloc(1, sizeof(*j))))
+			return;
+		memcpy(j->hashes[j->n++], s->hash, 32);
+		s->mark_sent = false;
+	}
 	if (!j)
 		return;
-	memcpy(j->hash, hash, 32);
 	j->job.run = sent_run;
 	j->job.done = expire_done;
 	commit_submit(n->commit, &j->job);
@@ -116,13 +130,12 @@ static int exchange_send_one(struct net *n, struct peer *p, uint64_t seq, const 
 	failpoint("send.before");
 	if (link_send_envelope(p->link, m.envelope, m.envelope_len) == 0) {
 		failpoint("send.after");
-		if (m.state == STORE_MSG_QUEUED)
-			exchange_mark_sent(n, hash);
 		slot = &xp->win[(xp->head + xp->count) % EXCHANGE_WINDOW];
 		slot->seq = seq;
 		memcpy(slot->hash, hash, 32);
 		slot->sent_ms = ex_now(n);
 		slot->receipted = false;
+		slot->mark_sent = m.state == STORE_MSG_QUEUED;
 		xp->count++;
 		sent = 1;
 	}
@@ -183,6 +196,8 @@ void exchange_tick(struct net *n, uint64_t now)
 		struct exchange_peer *xp = p->xp;
 		if (!p->link || p->link->state != LINK_UP)
 			continue;
+		if (xp)
+			exchange_mark_sent(n, xp, now);
 		if (xp && xp->count > 0 && !xp->win[xp->head].receipted &&
 		    now - xp->win[xp->head].sent_ms >= EXCHANGE_RESEND_MS) {
 			exchange_restart(p);
