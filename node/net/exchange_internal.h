@@ -23,6 +23,16 @@ struct exchange_inflight {
 	bool mark_sent;                 /* still "queued" in the store */
 };
 
+/* A message this node just queued, kept so its first send needs no read of the store. */
+struct exchange_fresh {
+	struct exchange_fresh *next;
+	uint64_t seq;                   /* its outbox entry */
+	uint8_t hash[32];
+	int64_t expires_ms;
+	size_t len;
+	uint8_t env[];
+};
+
 /* Per-partner sending state. */
 struct exchange_peer {
 	struct exchange_inflight *win;  /* ring of EXCHANGE_WINDOW */
@@ -32,6 +42,8 @@ struct exchange_peer {
 	uint8_t head_root[32];          /* the partner's last verified tree head */
 	uint64_t head_size;
 	uint8_t head_sig[64];
+	struct exchange_fresh *fresh, **fresh_tail; /* in outbox order; at most EXCHANGE_WINDOW */
+	size_t n_fresh;
 	bool outbox_known;              /* outbox_bound was read from the store */
 	uint64_t outbox_bound;          /* at least the outbox's size (exchange_outbox_room) */
 };
@@ -74,6 +86,8 @@ int exchange_box_key(struct net *n, struct peer *p);
 /* The box key with any node (partners' kept with them, others' in a small cache). */
 int exchange_key_for(struct net *n, const uint8_t pk[32], const uint8_t **key);
 bool exchange_relay_allowed(struct exchange *ex, const uint8_t origin[32], const uint8_t forwardee[32]);
+/* Forgets p's fresh envelopes (they are in the store). */
+void exchange_fresh_clear(struct exchange_peer *xp);
 /* Sends what the partner's outbox holds, within the window, while its link is up. */
 void exchange_pump(struct net *n, struct peer *p);
 /* Counts and logs (rate-limited) a refused message. */

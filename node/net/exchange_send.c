@@ -111,35 +111,105 @@ static void exchange_mark_sent(struct net *n, struct exchange_peer *xp, uint64_t
 	commit_submit(n->commit, &j->job);
 }
 
+void exchange_fresh_clear(struct exchange_peer *xp)
+{
+	struct exchange_fresh *f, *next;
+
+	for (f = xp->fresh; f; f = next) {
+		next = f->next;
+		free(f);
+	}
+	xp->fresh = NULL;
+	xp->fresh_tail = &xp->fresh;
+	xp->n_fresh = 0;
+}
+
+/* Keeps the envelope of a message just queued for p (outbox entry seq), if there is room. */
+static void exchange_fresh_add(struct exchange_peer *xp, uint64_t seq, const struct store_msg *m)
+{
+	struct exchange_fresh *f;
+
+	if (!xp->fresh_tail)
+		xp->fresh_tail = &xp->fresh;
+	if (xp->n_fresh >= EXCHANGE_WINDOW || !(f = malloc(sizeof(*f) + m->envelope_len)))
+		return;
+	f->next = NULL;
+	f->seq = seq;
+	memcpy(f->hash, m->hash, 32);
+	f->expires_ms = m->expires_ms;
+	f->len = m->envelope_len;
+	memcpy(f->env, m->envelope, m->envelope_len);
+	*xp->fresh_tail = f;
+	xp->fresh_tail = &f->next;
+	xp->n_fresh++;
+}
+
+/* The fresh envelope of outbox entry seq (the caller frees it), dropping older ones (sent,
+ * expired or removed meanwhile); NULL if it is not kept. */
+static struct exchange_fresh *exchange_fresh_take(struct exchange_peer *xp, uint64_t seq)
+{
+	struct exchange_fresh *f;
+
+	while ((f = xp->fresh) && f->seq <= seq) {
+		xp->fresh = f->next;
+		if (!xp->fresh)
+			xp->fresh_tail = &xp->fresh;
+		xp->n_fresh--;
+		if (f->seq == seq)
+			return f;
+		free(f);
+	}
+	return NULL;
+}
+
 /* Sends one outbox entry; returns 1 if it went into the window. */
 static int exchange_send_one(struct net *n, struct peer *p, uint64_t seq, const uint8_t hash[32])
 {
 	struct exchange_peer *xp = p->xp;
+	struct exchange_fresh *f = exchange_fresh_take(xp, seq);
 	struct store_msg m;
 	struct exchange_inflight *slot;
+	const uint8_t *env;
+	size_t len;
+	int64_t expires_ms;
+	bool queued;
 	int sent = 0;
 
 	memset(&m, 0, sizeof(m));
-	if (store_msg_get(n->store, hash, &m) != 0)
-		return 0;
-	if (m.expires_ms && (uint64_t)m.expires_ms <= net_wall_ms()) {
+	if (f && memcmp(f->hash, hash, 32) == 0) { /* never sent yet, so still "queued" */
+		env = f->env;
+		len = f->len;
+		expires_ms = f->expires_ms;
+		queued = true;
+	} else {
+		free(f);
+		f = NULL;
+		if (store_msg_get(n->store, hash, &m) != 0)
+			return 0;
+		env = m.envelope;
+		len = m.envelope_len;
+		expires_ms = m.expires_ms;
+		queued = m.state == STORE_MSG_QUEUED;
+	}
+	if (expires_ms && (uint64_t)expires_ms <= net_wall_ms()) {
 		exchange_expire(n, hash);
-		store_msg_release(&m);
-		return 0;
+		goto out;
 	}
 	failpoint("send.before");
-	if (link_send_envelope(p->link, m.envelope, m.envelope_len) == 0) {
+	if (link_send_envelope(p->link, env, len) == 0) {
 		failpoint("send.after");
 		slot = &xp->win[(xp->head + xp->count) % EXCHANGE_WINDOW];
 		slot->seq = seq;
 		memcpy(slot->hash, hash, 32);
 		slot->sent_ms = ex_now(n);
 		slot->receipted = false;
-		slot->mark_sent = m.state == STORE_MSG_QUEUED;
+		slot->mark_sent = queued;
 		xp->count++;
 		sent = 1;
 	}
+out:
 	store_msg_release(&m);
+	free(f);
 	return sent;
 }
 
@@ -221,6 +291,7 @@ struct queue_job {
 	size_t body_len;
 	uint8_t *entry;
 	size_t entry_len;
+	uint64_t seq;                   /* its outbox entry */
 };
 
 static int queue_entry(struct queue_job *q)
@@ -264,7 +335,7 @@ static int queue_run(struct store *w, struct commit_job *job)
 	if (q->m.has_reply_to && (r = store_msg_set_state(w, q->m.reply_to, STORE_MSG_ANSWERED)) != 0 &&
 	    r != ERR_NOTFOUND)
 		return r;
-	return store_outbox_add(w, q->m.hash, q->peer, NULL);
+	return store_outbox_add(w, q->m.hash, q->peer, &q->seq);
 }
 
 static void queue_job_free(struct queue_job *q)
@@ -290,8 +361,10 @@ static void queue_done(struct commit_job *job)
 		q->wait->done(q->wait->arg, job->err, q->m.hash);
 	else if (q->wait->done_msg)
 		q->wait->done_msg(q->wait->arg, job->err, &q->m);
-	if (job->err == 0 && (p = net_peer_by_pk(n, q->peer)) && p->xp)
+	if (job->err == 0 && (p = net_peer_by_pk(n, q->peer)) && p->xp) {
 		p->xp->exhausted = false;
+		exchange_fresh_add(p->xp, q->seq, &q->m);
+	}
 	if (job->err == 0 && (p = net_peer_by_pk(n, q->peer)))
 		exchange_pump(n, p);
 	queue_job_free(q);
