@@ -18,6 +18,7 @@
 
 enum {
 	CTL_PIPELINE_MAX = 256,         /* requests read but not yet answered, per connection */
+	CTL_PIPELINE_BYTES = 8 << 20,   /* and their size: a second request waits beyond this */
 	CTL_WRITE_BACKLOG = 1 << 20,    /* bytes of replies the client has not taken: stop reading */
 };
 
@@ -34,8 +35,9 @@ struct ctl_conn {
 	size_t need, have;
 	bool has_waiting;               /* a request was read and waits for its turn */
 	Coex__CtlRequest *waiting;      /* it (NULL: it does not decode) */
+	size_t waiting_size;            /* its packed size */
 	struct ctl_client *first, *last;
-	size_t n_reqs;
+	size_t n_reqs, n_bytes;         /* requests in flight and their packed sizes */
 	size_t n_exclusive;             /* requests in flight that run alone (all but propose) */
 	char *held;                     /* the latest read buffer, parsed up to held_off */
 	size_t held_off, held_len;
@@ -168,6 +170,7 @@ static void ctl_conn_flush(struct ctl_conn *cn)
 		if (!cn->first)
 			cn->last = NULL;
 		cn->n_reqs--;
+		cn->n_bytes -= cl->size;
 		if (!cl->pipelined)
 			cn->n_exclusive--;
 		if (cl->out && !cn->closing) {
@@ -218,8 +221,9 @@ void ctl_client_resume(struct ctl_client *cl)
 	cl->wait = NULL;
 }
 
-/* Runs req (NULL: it did not decode) as the connection's newest request; takes req. */
-static void ctl_conn_start(struct ctl_conn *cn, Coex__CtlRequest *req)
+/* Runs req (NULL: it did not decode; size bytes) as the connection's newest request; takes
+ * req. */
+static void ctl_conn_start(struct ctl_conn *cn, Coex__CtlRequest *req, size_t size)
 {
 	struct ctl_client *cl = calloc(1, sizeof(*cl));
 
@@ -230,12 +234,14 @@ static void ctl_conn_start(struct ctl_conn *cn, Coex__CtlRequest *req)
 	cl->ctl = cn->ctl;
 	cl->conn = cn;
 	cl->pipelined = req && req->cmd_case == COEX__CTL_REQUEST__CMD_PROPOSE;
+	cl->size = size;
 	if (cn->last)
 		cn->last->next = cl;
 	else
 		cn->first = cl;
 	cn->last = cl;
 	cn->n_reqs++;
+	cn->n_bytes += size;
 	if (!cl->pipelined)
 		cn->n_exclusive++;
 	cl->running = true;
@@ -260,7 +266,8 @@ static bool ctl_conn_may_start(const struct ctl_conn *cn)
 		return false;
 	if (cn->n_reqs == 0)
 		return true;
-	return cn->n_reqs < CTL_PIPELINE_MAX && cn->n_exclusive == 0 && cn->waiting &&
+	return cn->n_reqs < CTL_PIPELINE_MAX && cn->n_bytes + cn->waiting_size <= CTL_PIPELINE_BYTES &&
+	       cn->n_exclusive == 0 && cn->waiting &&
 	       cn->waiting->cmd_case == COEX__CTL_REQUEST__CMD_PROPOSE;
 }
 
@@ -297,6 +304,7 @@ static int ctl_conn_parse(struct ctl_conn *cn)
 		cn->held_off += take;
 		if (cn->have == cn->need) {
 			cn->waiting = coex__ctl_request__unpack(NULL, cn->need, cn->body);
+			cn->waiting_size = cn->need;
 			cn->has_waiting = true;
 			free(cn->body);
 			cn->body = NULL;
@@ -346,7 +354,7 @@ static void ctl_conn_pump(struct ctl_conn *cn)
 				break;
 			cn->waiting = NULL;
 			cn->has_waiting = false;
-			ctl_conn_start(cn, req);
+			ctl_conn_start(cn, req, cn->waiting_size);
 		} else if (cn->held_off < cn->held_len) {
 			if (ctl_conn_parse(cn) != 0)
 				ctl_conn_close(cn);

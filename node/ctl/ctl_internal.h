@@ -25,6 +25,7 @@ struct ctl_client {
 	bool replied;
 	bool running;                 /* inside ctl_cmd_dispatch */
 	bool pipelined;               /* a propose: may run alongside other proposes */
+	size_t size;                  /* the request's packed size */
 	bool busy;                    /* an asynchronous command is running */
 	struct net_join *join;
 	struct net_wait *wait;

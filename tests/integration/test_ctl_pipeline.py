@@ -6,7 +6,8 @@ for the ones before it, so it sees their effects.
 Asserts: 40 proposals written in one go, then `outbox`, an undecodable request and `outbox`
 again, get 43 answers in that order; the proposals' ids are distinct and the first outbox
 lists them all; the undecodable request gets an error and the connection carries on; the
-partner receives all 40 in the order they were sent (per-link order). A client that hangs up
+partner receives all 40 in the order they were sent (per-link order). Large proposals beyond
+what a connection may have in flight wait and are answered in order. A client that hangs up
 with proposals in flight leaves the node working, and those proposals are still delivered
 (queued is durable, whether or not anyone hears the answer)."""
 import socket
@@ -27,8 +28,10 @@ def frame(field, payload):
     return struct.pack(">I", len(req)) + req
 
 
-def propose_frame(to, title):
+def propose_frame(to, title, text=b""):
     p = np._field_bytes(1, to.encode()) + np._field_bytes(2, title.encode())
+    if text:  # as summary, body and terms
+        p += np._field_bytes(3, text) + np._field_bytes(4, text) + np._field_bytes(5, text)
     return frame(ctl_client.REQ_PROPOSE, p)
 
 
@@ -89,6 +92,28 @@ def test_pipelined_in_order(w):
     check(got == ["pipelined %02d" % i for i in range(N)], "received in the order sent: %s" % got)
 
 
+def test_large_proposals_wait_for_room(w):
+    """3 MiB proposals: only two fit the 8 MiB a connection may have in flight; the others
+    wait for room and are still answered, in order."""
+    acme = w.node("Acme", limits=FAST).start()
+    globex = w.node("Globex", limits=FAST).start()
+    harness.partner_up(acme, globex)
+    text = b"x" * (1 << 20)
+    ctl = ctl_client.Ctl(acme.dir, timeout=120)
+    try:
+        ctl.sock.sendall(b"".join(propose_frame(globex.id, "large %d" % i, text) for i in range(4)))
+        ids = []
+        for i in range(4):
+            code, error, result = read_answer(ctl)
+            check(code == 0, "large proposal %d answered %d: %s" % (i, code, error))
+            info = ctl_client._decode_message_info(result[ctl_client.RESP_MESSAGE][0])
+            check(info["title"] == "large %d" % i, "answers in order: %r" % info["title"])
+            ids.append(info["id"])
+        check(len(set(ids)) == 4, "4 distinct ids")
+    finally:
+        ctl.close()
+
+
 def test_hang_up_with_proposals_in_flight(w):
     acme = w.node("Acme", limits=FAST).start()
     globex = w.node("Globex", limits=FAST).start()
@@ -104,4 +129,5 @@ def test_hang_up_with_proposals_in_flight(w):
 
 
 if __name__ == "__main__":
-    harness.main([test_pipelined_in_order, test_hang_up_with_proposals_in_flight])
+    harness.main([test_pipelined_in_order, test_large_proposals_wait_for_room,
+                  test_hang_up_with_proposals_in_flight])
