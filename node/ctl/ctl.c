@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,11 +16,42 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+enum {
+	CTL_PIPELINE_MAX = 256,         /* requests read but not yet answered, per connection */
+	CTL_PIPELINE_BYTES = 8 << 20,   /* and their size: a second request waits beyond this */
+	CTL_WRITE_BACKLOG = 1 << 20,    /* bytes of replies the client has not taken: stop reading */
+};
+
+/* A control connection: framing, the requests in flight (answered in the order they came),
+ * and the input not yet parsed while it waits (for earlier requests, or for the client to
+ * take its replies). */
+struct ctl_conn {
+	struct ctl *ctl;
+	struct ctl_conn *prev, *next;
+	uv_pipe_t pipe;
+	uint8_t hdr[4];
+	size_t hdr_have;
+	uint8_t *body;
+	size_t need, have;
+	bool has_waiting;               /* a request was read and waits for its turn */
+	Coex__CtlRequest *waiting;      /* it (NULL: it does not decode) */
+	size_t waiting_size;            /* its packed size */
+	struct ctl_client *first, *last;
+	size_t n_reqs, n_bytes;         /* requests in flight and their packed sizes */
+	size_t n_exclusive;             /* requests in flight that run alone (all but propose) */
+	char *held;                     /* the latest read buffer, parsed up to held_off */
+	size_t held_off, held_len;
+	bool reading, pumping, closing;
+};
+
 struct ctl_write {
 	uv_write_t req;
+	struct ctl_conn *conn;
 	uv_buf_t buf;
 	uint8_t data[];
 };
+
+static void ctl_conn_pump(struct ctl_conn *cn);
 
 static void ctl_handle_closed(struct ctl *c)
 {
@@ -27,60 +59,144 @@ static void ctl_handle_closed(struct ctl *c)
 		c->stopped(c->stopped_arg);
 }
 
-static void ctl_client_on_close(uv_handle_t *h)
+static void ctl_req_free(struct ctl_client *cl)
 {
-	struct ctl_client *cl = h->data;
-	struct ctl *c = cl->ctl;
-
-	if (cl->prev)
-		cl->prev->next = cl->next;
-	else
-		c->clients = cl->next;
-	if (cl->next)
-		cl->next->prev = cl->prev;
-	c->n_clients--;
-	free(cl->body);
+	if (cl->out)
+		free(cl->out - offsetof(struct ctl_write, data));
 	free(cl);
+}
+
+static void ctl_conn_on_close(uv_handle_t *h)
+{
+	struct ctl_conn *cn = h->data;
+	struct ctl *c = cn->ctl;
+	struct ctl_client *next;
+
+	if (cn->prev)
+		cn->prev->next = cn->next;
+	else
+		c->clients = cn->next;
+	if (cn->next)
+		cn->next->prev = cn->prev;
+	c->n_clients--;
+	for (struct ctl_client *cl = cn->first; cl; cl = next) {
+		next = cl->next;
+		ctl_req_free(cl);
+	}
+	if (cn->waiting)
+		coex__ctl_request__free_unpacked(cn->waiting, NULL);
+	free(cn->held);
+	free(cn->body);
+	free(cn);
 	ctl_handle_closed(c);
 }
 
-static void ctl_client_close(struct ctl_client *cl)
+static void ctl_conn_close(struct ctl_conn *cn)
 {
-	if (cl->closing)
+	if (cn->closing)
 		return;
-	cl->closing = true;
-	if (cl->busy)
-		ctl_cmd_abandon(cl);
-	uv_close((uv_handle_t *)&cl->pipe, ctl_client_on_close);
+	cn->closing = true;
+	for (struct ctl_client *cl = cn->first; cl; cl = cl->next)
+		if (cl->busy)
+			ctl_cmd_abandon(cl);
+	uv_close((uv_handle_t *)&cn->pipe, ctl_conn_on_close);
 }
 
 static void ctl_on_write(uv_write_t *req, int status)
 {
-	(void)status;
-	free(req);
+	struct ctl_write *w = (struct ctl_write *)req;
+	struct ctl_conn *cn = w->conn;
+
+	free(w);
+	if (status == 0 && !cn->closing && !cn->reading)
+		ctl_conn_pump(cn); /* the client took replies: maybe read on */
 }
 
-void ctl_client_reply(struct ctl_client *cl, const Coex__CtlResponse *resp)
+/* Frames resp into a write request (the reply's bytes are w->data, 4 + packed size). */
+static struct ctl_write *ctl_write_new(const Coex__CtlResponse *resp, size_t *len)
 {
 	size_t n = coex__ctl_response__get_packed_size(resp);
-	struct ctl_write *w;
+	struct ctl_write *w = malloc(sizeof(*w) + 4 + n);
 
-	if (cl->closing)
-		return;
-	if (!(w = malloc(sizeof(*w) + 4 + n))) {
-		ctl_client_close(cl);
-		return;
-	}
+	if (!w)
+		return NULL;
 	w->data[0] = (uint8_t)(n >> 24);
 	w->data[1] = (uint8_t)(n >> 16);
 	w->data[2] = (uint8_t)(n >> 8);
 	w->data[3] = (uint8_t)n;
 	coex__ctl_response__pack(resp, w->data + 4);
-	w->buf = uv_buf_init((char *)w->data, (unsigned)(4 + n));
-	if (uv_write(&w->req, (uv_stream_t *)&cl->pipe, &w->buf, 1, ctl_on_write) != 0) {
+	*len = 4 + n;
+	return w;
+}
+
+static void ctl_conn_write(struct ctl_conn *cn, struct ctl_write *w, size_t len)
+{
+	w->conn = cn;
+	w->buf = uv_buf_init((char *)w->data, (unsigned)len);
+	if (uv_write(&w->req, (uv_stream_t *)&cn->pipe, &w->buf, 1, ctl_on_write) != 0) {
 		free(w);
-		ctl_client_close(cl);
+		ctl_conn_close(cn);
 	}
+}
+
+/* An answer outside the request queue (refusals before or instead of any request). */
+static void ctl_conn_refuse(struct ctl_conn *cn, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void ctl_conn_refuse(struct ctl_conn *cn, int code, const char *fmt, ...)
+{
+	Coex__CtlResponse resp = COEX__CTL_RESPONSE__INIT;
+	struct ctl_write *w;
+	char msg[256];
+	size_t len;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	resp.code = code;
+	resp.error = msg;
+	if ((w = ctl_write_new(&resp, &len)))
+		ctl_conn_write(cn, w, len);
+}
+
+/* Sends the replies that are due: those at the head of the queue whose commands finished. */
+static void ctl_conn_flush(struct ctl_conn *cn)
+{
+	struct ctl_client *cl;
+
+	while ((cl = cn->first) && cl->replied && !cl->busy && !cl->running) {
+		cn->first = cl->next;
+		if (!cn->first)
+			cn->last = NULL;
+		cn->n_reqs--;
+		cn->n_bytes -= cl->size;
+		if (!cl->pipelined)
+			cn->n_exclusive--;
+		if (cl->out && !cn->closing) {
+			ctl_conn_write(cn, (struct ctl_write *)(cl->out - offsetof(struct ctl_write, data)),
+				       cl->out_len);
+			cl->out = NULL;
+		}
+		ctl_req_free(cl);
+	}
+	if (!cn->closing && !cn->reading)
+		ctl_conn_pump(cn); /* a request may be waiting for these */
+}
+
+void ctl_client_reply(struct ctl_client *cl, const Coex__CtlResponse *resp)
+{
+	struct ctl_write *w;
+
+	if (cl->conn->closing || cl->replied)
+		return;
+	cl->replied = true;
+	if (!(w = ctl_write_new(resp, &cl->out_len))) {
+		ctl_conn_close(cl->conn);
+		return;
+	}
+	cl->out = w->data;
+	ctl_conn_flush(cl->conn);
 }
 
 int ctl_client_error(struct ctl_client *cl, int code, const char *fmt, ...)
@@ -98,20 +214,104 @@ int ctl_client_error(struct ctl_client *cl, int code, const char *fmt, ...)
 	return code;
 }
 
-static void ctl_client_on_request(struct ctl_client *cl)
+void ctl_client_resume(struct ctl_client *cl)
 {
-	Coex__CtlRequest *req = coex__ctl_request__unpack(NULL, cl->need, cl->body);
+	cl->busy = false;
+	cl->join = NULL;
+	cl->wait = NULL;
+}
 
-	if (!req || req->cmd_case == COEX__CTL_REQUEST__CMD__NOT_SET) {
-		ctl_client_error(cl, ERR_PROTO, "malformed request: not a known control command");
-	} else {
-		ctl_cmd_dispatch(cl, req);
+/* Runs req (NULL: it did not decode; size bytes) as the connection's newest request; takes
+ * req. */
+static void ctl_conn_start(struct ctl_conn *cn, Coex__CtlRequest *req, size_t size)
+{
+	struct ctl_client *cl = calloc(1, sizeof(*cl));
+
+	if (!cl) {
+		ctl_conn_close(cn);
+		goto out;
 	}
+	cl->ctl = cn->ctl;
+	cl->conn = cn;
+	cl->pipelined = req && req->cmd_case == COEX__CTL_REQUEST__CMD_PROPOSE;
+	cl->size = size;
+	if (cn->last)
+		cn->last->next = cl;
+	else
+		cn->first = cl;
+	cn->last = cl;
+	cn->n_reqs++;
+	cn->n_bytes += size;
+	if (!cl->pipelined)
+		cn->n_exclusive++;
+	cl->running = true;
+	if (!req || req->cmd_case == COEX__CTL_REQUEST__CMD__NOT_SET)
+		ctl_client_error(cl, ERR_PROTO, "malformed request: not a known control command");
+	else
+		ctl_cmd_dispatch(cl, req);
+	cl->running = false;
+	if (!cl->busy)
+		cl->replied = true; /* a command that answered nothing must not hold up the rest */
+	ctl_conn_flush(cn);
+out:
 	if (req)
 		coex__ctl_request__free_unpacked(req, NULL);
-	free(cl->body);
-	cl->body = NULL;
-	cl->hdr_have = cl->have = cl->need = 0;
+}
+
+/* Whether the waiting request may start now: proposes run alongside each other (each is
+ * answered once durable, in order); anything else runs alone, after the earlier ones. */
+static bool ctl_conn_may_start(const struct ctl_conn *cn)
+{
+	if (cn->pipe.write_queue_size > CTL_WRITE_BACKLOG)
+		return false;
+	if (cn->n_reqs == 0)
+		return true;
+	return cn->n_reqs < CTL_PIPELINE_MAX && cn->n_bytes + cn->waiting_size <= CTL_PIPELINE_BYTES &&
+	       cn->n_exclusive == 0 && cn->waiting &&
+	       cn->waiting->cmd_case == COEX__CTL_REQUEST__CMD_PROPOSE;
+}
+
+/* Parses held input until a request is complete (it then waits) or the input runs out.
+ * Returns 0 or an error for which the connection is closed. */
+static int ctl_conn_parse(struct ctl_conn *cn)
+{
+	while (cn->held_off < cn->held_len && !cn->has_waiting) {
+		const uint8_t *in = (const uint8_t *)cn->held + cn->held_off;
+		size_t len = cn->held_len - cn->held_off, take;
+
+		if (cn->hdr_have < 4) {
+			cn->hdr[cn->hdr_have++] = *in;
+			cn->held_off++;
+			if (cn->hdr_have < 4)
+				continue;
+			cn->need = (size_t)cn->hdr[0] << 24 | (size_t)cn->hdr[1] << 16 |
+				   (size_t)cn->hdr[2] << 8 | cn->hdr[3];
+			if (cn->need > LIMIT_CTL_REQUEST_MAX) {
+				if (cn->n_reqs == 0) /* else it would overtake earlier replies */
+					ctl_conn_refuse(cn, ERR_TOOBIG, "request of %zu bytes exceeds the limit of %d",
+							cn->need, LIMIT_CTL_REQUEST_MAX);
+				return ERR_TOOBIG;
+			}
+			if (!(cn->body = malloc(cn->need ? cn->need : 1)))
+				return ERR_NOMEM;
+			cn->have = 0;
+			in++;
+			len--;
+		}
+		take = cn->need - cn->have < len ? cn->need - cn->have : len;
+		memcpy(cn->body + cn->have, in, take);
+		cn->have += take;
+		cn->held_off += take;
+		if (cn->have == cn->need) {
+			cn->waiting = coex__ctl_request__unpack(NULL, cn->need, cn->body);
+			cn->waiting_size = cn->need;
+			cn->has_waiting = true;
+			free(cn->body);
+			cn->body = NULL;
+			cn->hdr_have = cn->have = cn->need = 0;
+		}
+	}
+	return 0;
 }
 
 static void ctl_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
@@ -121,54 +321,64 @@ static void ctl_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 	buf->len = buf->base ? suggested : 0;
 }
 
-/* Consumes input; stops at a request that starts an asynchronous command. */
-static int ctl_client_feed(struct ctl_client *cl, const uint8_t *in, size_t len)
-{
-	while (len > 0 && !cl->busy && !cl->closing) {
-		size_t take;
-		if (cl->hdr_have < 4) {
-			cl->hdr[cl->hdr_have++] = *in++;
-			len--;
-			if (cl->hdr_have < 4)
-				continue;
-			cl->need = (size_t)cl->hdr[0] << 24 | (size_t)cl->hdr[1] << 16 |
-				   (size_t)cl->hdr[2] << 8 | cl->hdr[3];
-			if (cl->need > LIMIT_CTL_REQUEST_MAX) {
-				ctl_client_error(cl, ERR_TOOBIG, "request of %zu bytes exceeds the limit of %d",
-						 cl->need, LIMIT_CTL_REQUEST_MAX);
-				return ERR_TOOBIG;
-			}
-			if (!(cl->body = malloc(cl->need ? cl->need : 1)))
-				return ERR_NOMEM;
-		}
-		take = cl->need - cl->have < len ? cl->need - cl->have : len;
-		memcpy(cl->body + cl->have, in, take);
-		cl->have += take;
-		in += take;
-		len -= take;
-		if (cl->have == cl->need)
-			ctl_client_on_request(cl);
-	}
-	/* Bytes after a request that went asynchronous: the protocol is one request at a time. */
-	return len > 0 && cl->busy ? ERR_PROTO : 0;
-}
-
 static void ctl_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
-	struct ctl_client *cl = s->data;
+	struct ctl_conn *cn = s->data;
 
-	if (nread < 0)
-		ctl_client_close(cl);
-	else if (nread > 0 && ctl_client_feed(cl, (const uint8_t *)buf->base, (size_t)nread) != 0)
-		ctl_client_close(cl);
-	free(buf->base);
+	if (nread < 0) {
+		free(buf->base);
+		ctl_conn_close(cn);
+		return;
+	}
+	if (nread == 0 || cn->held) { /* held: cannot happen, reading stops while input is held */
+		free(buf->base);
+		return;
+	}
+	cn->held = buf->base;
+	cn->held_off = 0;
+	cn->held_len = (size_t)nread;
+	ctl_conn_pump(cn);
 }
 
-void ctl_client_resume(struct ctl_client *cl)
+/* Runs the requests the input holds, as far as the connection may; reads on when all of it
+ * is consumed and nothing waits, stops reading otherwise. */
+static void ctl_conn_pump(struct ctl_conn *cn)
 {
-	cl->busy = false;
-	cl->join = NULL;
-	cl->wait = NULL;
+	if (cn->pumping || cn->closing)
+		return;
+	cn->pumping = true;
+	for (;;) {
+		if (cn->has_waiting) {
+			Coex__CtlRequest *req = cn->waiting;
+			if (!ctl_conn_may_start(cn))
+				break;
+			cn->waiting = NULL;
+			cn->has_waiting = false;
+			ctl_conn_start(cn, req, cn->waiting_size);
+		} else if (cn->held_off < cn->held_len) {
+			if (ctl_conn_parse(cn) != 0)
+				ctl_conn_close(cn);
+		} else {
+			break;
+		}
+		if (cn->closing)
+			break;
+	}
+	cn->pumping = false;
+	if (cn->closing)
+		return;
+	if (cn->held && cn->held_off >= cn->held_len) {
+		free(cn->held);
+		cn->held = NULL;
+		cn->held_off = cn->held_len = 0;
+	}
+	if (!cn->held && !cn->has_waiting && cn->pipe.write_queue_size <= CTL_WRITE_BACKLOG) {
+		if (!cn->reading && uv_read_start((uv_stream_t *)&cn->pipe, ctl_alloc, ctl_on_read) == 0)
+			cn->reading = true;
+	} else if (cn->reading) {
+		uv_read_stop((uv_stream_t *)&cn->pipe);
+		cn->reading = false;
+	}
 }
 
 static int ctl_peer_allowed(uv_pipe_t *p)
@@ -187,39 +397,38 @@ static int ctl_peer_allowed(uv_pipe_t *p)
 static void ctl_on_connection(uv_stream_t *server, int status)
 {
 	struct ctl *c = server->data;
-	struct ctl_client *cl;
+	struct ctl_conn *cn;
 
-	if (status < 0 || c->stopping || !(cl = calloc(1, sizeof(*cl))))
+	if (status < 0 || c->stopping || !(cn = calloc(1, sizeof(*cn))))
 		return;
-	if (uv_pipe_init(c->loop, &cl->pipe, 0) != 0) {
-		free(cl);
+	if (uv_pipe_init(c->loop, &cn->pipe, 0) != 0) {
+		free(cn);
 		return;
 	}
-	cl->ctl = c;
-	cl->pipe.data = cl;
+	cn->ctl = c;
+	cn->pipe.data = cn;
 	c->open_handles++;
 	c->n_clients++;
-	cl->next = c->clients;
+	cn->next = c->clients;
 	if (c->clients)
-		c->clients->prev = cl;
-	c->clients = cl;
-	if (uv_accept(server, (uv_stream_t *)&cl->pipe) != 0) {
-		ctl_client_close(cl);
+		c->clients->prev = cn;
+	c->clients = cn;
+	if (uv_accept(server, (uv_stream_t *)&cn->pipe) != 0) {
+		ctl_conn_close(cn);
 		return;
 	}
-	if (!ctl_peer_allowed(&cl->pipe)) {
+	if (!ctl_peer_allowed(&cn->pipe)) {
 		log_warn("ctl_refused", "reason=%s", "another user");
-		ctl_client_close(cl);
+		ctl_conn_close(cn);
 		return;
 	}
 	if (c->n_clients > c->deps.max_clients) {
-		ctl_client_error(cl, ERR_LIMIT, "too many control connections (limit %u)",
-				 c->deps.max_clients);
-		ctl_client_close(cl);
+		ctl_conn_refuse(cn, ERR_LIMIT, "too many control connections (limit %u)",
+				c->deps.max_clients);
+		ctl_conn_close(cn);
 		return;
 	}
-	if (uv_read_start((uv_stream_t *)&cl->pipe, ctl_alloc, ctl_on_read) != 0)
-		ctl_client_close(cl);
+	ctl_conn_pump(cn);
 }
 
 int ctl_new(uv_loop_t *loop, const char *path, const struct ctl_deps *deps, struct ctl **out)
@@ -262,14 +471,14 @@ static void ctl_on_server_close(uv_handle_t *h)
 
 void ctl_stop(struct ctl *c, void (*done)(void *arg), void *arg)
 {
-	struct ctl_client *next;
+	struct ctl_conn *next;
 
 	c->stopping = true;
 	c->stopped = done;
 	c->stopped_arg = arg;
-	for (struct ctl_client *cl = c->clients; cl; cl = next) {
-		next = cl->next;
-		ctl_client_close(cl);
+	for (struct ctl_conn *cn = c->clients; cn; cn = next) {
+		next = cn->next;
+		ctl_conn_close(cn);
 	}
 	uv_close((uv_handle_t *)&c->server, ctl_on_server_close);
 	if (c->metrics_on)

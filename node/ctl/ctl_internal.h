@@ -12,17 +12,21 @@
 struct store_msg;
 
 struct net_join;
+struct ctl_conn;
 
+/* One request on a control connection, from the moment it is read until its reply is sent.
+ * A connection may carry several (pipelined): replies go out in the order of the requests. */
 struct ctl_client {
 	struct ctl *ctl;
-	struct ctl_client *prev, *next;
-	uv_pipe_t pipe;
-	uint8_t hdr[4];
-	size_t hdr_have;
-	uint8_t *body;
-	size_t need, have;
+	struct ctl_conn *conn;
+	struct ctl_client *next;      /* the connection's next request */
+	uint8_t *out;                 /* the framed reply, held until the earlier ones are sent */
+	size_t out_len;
+	bool replied;
+	bool running;                 /* inside ctl_cmd_dispatch */
+	bool pipelined;               /* a propose: may run alongside other proposes */
+	size_t size;                  /* the request's packed size */
 	bool busy;                    /* an asynchronous command is running */
-	bool closing;
 	struct net_join *join;
 	struct net_wait *wait;
 };
@@ -32,7 +36,7 @@ struct ctl {
 	struct ctl_deps deps;
 	char path[4096];
 	uv_pipe_t server;
-	struct ctl_client *clients;
+	struct ctl_conn *clients;
 	size_t n_clients;
 	int open_handles;
 	uv_tcp_t metrics;             /* optional HTTP endpoint */
@@ -42,7 +46,7 @@ struct ctl {
 	void *stopped_arg;
 };
 
-/* ctl.c: sends resp on the client's connection. */
+/* ctl.c: sends resp on the client's connection (after the replies to earlier requests). */
 void ctl_client_reply(struct ctl_client *c, const Coex__CtlResponse *resp);
 /* Replies with an error code and message; returns code. */
 int ctl_client_error(struct ctl_client *c, int code, const char *fmt, ...)

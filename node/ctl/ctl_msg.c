@@ -171,34 +171,22 @@ static void ctl_info_fill(struct ctl *ctl, const struct store_msg *m, struct ctl
 	i->receipt_verified = m->dir == STORE_MSG_OUT && m->receipt_len > 0 ;
 }
 
-static void ctl_queued(void *arg, int err, const uint8_t hash[32])
+static void ctl_queued(void *arg, int err, const struct store_msg *m)
 {
 	struct ctl_client *c = arg;
 	Coex__CtlResponse resp = COEX__CTL_RESPONSE__INIT;
-	Coex__MessageInfo info = COEX__MESSAGE_INFO__INIT;
-	struct store_msg m;
 	struct ctl_info ci;
-	char id[65];
 
 	c->wait = NULL;
 	ctl_client_resume(c);
 	if (err != 0) {
 		ctl_client_error(c, err, err == ERR_FULL ? "storage full: the message was not queued"
-							 : "the message was not queued: %s", err_str(err));
+			: err == ERR_TOOBIG ? "the message is larger than max_message_bytes"
+			: "the message was not queued: %s", err_str(err));
 		return;
 	}
-	memset(&m, 0, sizeof(m));
-	if (store_msg_get(c->ctl->deps.store, hash, &m) == 0) {
-		ctl_info_fill(c->ctl, &m, &ci);
-		resp.message = &ci.info;
-		store_msg_release(&m);
-	} else {
-		ctl_hex(hash, 32, id);
-		info.id = id;
-		info.state = "queued";
-		info.direction = "out";
-		resp.message = &info;
-	}
+	ctl_info_fill(c->ctl, m, &ci); /* as stored: no need to read it back */
+	resp.message = &ci.info;
 	resp.result_case = COEX__CTL_RESPONSE__RESULT_MESSAGE;
 	ctl_client_reply(c, &resp);
 }

@@ -15,10 +15,14 @@ struct commit {
 	struct store *w;                /* used by the worker thread only */
 	const struct identity *self;
 	uv_check_t check;               /* starts a batch after each loop turn's I/O */
-	uv_work_t work;
+	uv_work_t work, prep_work;
+	/* A job goes queued -> preparing -> ready -> batch: the prepare stage (signatures) of
+	 * the next jobs runs on one worker while the current batch commits on another. */
 	struct commit_job *queued, **queued_tail;
+	struct commit_job *preparing;   /* in the prepare stage */
+	struct commit_job *ready, **ready_tail;
 	struct commit_job *batch;       /* in flight */
-	bool busy, stopping;
+	bool busy, prep_busy, stopping;
 	int open_handles;
 	struct tree_head head;          /* the latest head: loop thread only */
 	struct tree_head batch_head;
@@ -83,6 +87,8 @@ static int commit_run_batch(struct commit *c, struct commit_job *first, struct c
 	if ((r = store_log_size(c->w, &size_before)) != 0)
 		goto fail;
 	for (struct commit_job *j = first; j != last; j = j->next) {
+		if (j->unprepared)
+			continue;
 		if ((r = j->run(c->w, j)) != 0) {
 			j->err = r;
 			*job_failed = 1;
@@ -92,7 +98,7 @@ static int commit_run_batch(struct commit *c, struct commit_job *first, struct c
 	if ((r = commit_sign_head(c, size_before, &head)) != 0)
 		goto fail;
 	for (struct commit_job *j = first; j != last; j = j->next)
-		if (j->after && (r = j->after(c->w, j, head)) != 0)
+		if (!j->unprepared && j->after && (r = j->after(c->w, j, head)) != 0)
 			goto fail;
 	failpoint("commit.before");
 	if ((r = store_batch_commit(c->w)) != 0)
@@ -105,30 +111,52 @@ fail:
 	return r;
 }
 
+static void commit_prepare_list(struct commit_job *j);
+
 static void commit_work(uv_work_t *w)
 {
 	struct commit *c = w->data;
 	uint64_t t0 = uv_hrtime();
 	int job_failed, r;
 
-	for (struct commit_job *j = c->batch; j; j = j->next)
-		j->err = 0;
+	commit_prepare_list(c->batch); /* those that skipped the prepare stage */
 	r = commit_run_batch(c, c->batch, NULL, &job_failed);
 	if (r != 0 && job_failed) {
 		/* One job failed: run each alone so the others still commit. */
 		for (struct commit_job *j = c->batch; j; j = j->next) {
+			if (j->unprepared)
+				continue;
 			j->err = 0;
 			if ((r = commit_run_batch(c, j, j->next, &job_failed)) != 0)
 				j->err = r;
 		}
 	} else if (r != 0) {
 		for (struct commit_job *j = c->batch; j; j = j->next)
-			j->err = r;
+			if (!j->unprepared)
+				j->err = r;
 	}
 	c->stats.last_batch_us = (uv_hrtime() - t0) / 1000;
 }
 
-static void commit_start(struct commit *c);
+static void commit_kick(struct commit *c);
+
+/* Whether everything has stopped: then done() of commit_stop runs. */
+static void commit_maybe_stopped(struct commit *c)
+{
+	if (c->stopping && !c->busy && !c->prep_busy && c->open_handles == 0 && c->stopped)
+		c->stopped(c->stopped_arg);
+}
+
+static void commit_fail_list(struct commit_job *j, int err)
+{
+	struct commit_job *next;
+
+	for (; j; j = next) {
+		next = j->next;
+		j->err = err;
+		j->done(j);
+	}
+}
 
 static void commit_after_work(uv_work_t *w, int status)
 {
@@ -151,37 +179,111 @@ static void commit_after_work(uv_work_t *w, int status)
 	c->stats.jobs += n;
 	if (n > c->stats.max_batch)
 		c->stats.max_batch = n;
-	if (c->queued)
-		commit_start(c);
-	else if (c->stopping && c->open_handles == 0 && c->stopped)
-		c->stopped(c->stopped_arg);
+	commit_kick(c);
+	commit_maybe_stopped(c);
 }
 
-static void commit_start(struct commit *c)
+static void commit_prepare_list(struct commit_job *j)
 {
-	if (c->busy || !c->queued)
-		return;
-	c->batch = c->queued;
-	c->queued = NULL;
-	c->queued_tail = &c->queued;
-	c->busy = true;
-	c->work.data = c;
-	if (uv_queue_work(c->loop, &c->work, commit_work, commit_after_work) != 0) {
-		/* Cannot happen with valid arguments; fail the jobs rather than lose them silently. */
-		struct commit_job *j = c->batch, *next;
-		c->batch = NULL;
-		c->busy = false;
-		for (; j; j = next) {
-			next = j->next;
-			j->err = ERR_STORE;
-			j->done(j);
+	for (; j; j = j->next) {
+		if (j->prepared)
+			continue;
+		j->err = j->prepare ? j->prepare(j) : 0;
+		j->unprepared = j->err != 0;
+		j->prepared = true;
+	}
+}
+
+static void commit_prep_work(uv_work_t *w)
+{
+	struct commit *c = w->data;
+
+	commit_prepare_list(c->preparing);
+}
+
+/* Appends list (in order) to the jobs ready to commit. */
+static void commit_make_ready(struct commit *c, struct commit_job *list)
+{
+	*c->ready_tail = list;
+	while (list) {
+		c->ready_tail = &list->next;
+		list = list->next;
+	}
+}
+
+static void commit_prep_after(uv_work_t *w, int status)
+{
+	struct commit *c = w->data;
+	struct commit_job *list = c->preparing;
+
+	(void)status; /* a cancelled prepare stage cannot happen: jobs are never cancelled */
+	c->preparing = NULL;
+	c->prep_busy = false;
+	if (c->stopping)
+		commit_fail_list(list, ERR_UNAVAILABLE);
+	else
+		commit_make_ready(c, list);
+	commit_kick(c);
+	commit_maybe_stopped(c);
+}
+
+static bool commit_any_prepare(const struct commit_job *j)
+{
+	for (; j; j = j->next)
+		if (j->prepare)
+			return true;
+	return false;
+}
+
+/* Moves jobs along: queued ones into the prepare stage, ready ones into a batch. When nothing
+ * is in flight, queued jobs go straight into a batch that prepares them itself (one hand-off
+ * fewer at low load); when a batch is committing, the next jobs are prepared meanwhile. */
+static void commit_kick(struct commit *c)
+{
+	if (!c->busy && !c->prep_busy && !c->ready && c->queued) {
+		c->ready = c->queued;
+		c->ready_tail = c->queued_tail == &c->queued ? &c->ready : c->queued_tail;
+		c->queued = NULL;
+		c->queued_tail = &c->queued;
+	}
+	if (!c->prep_busy && c->queued) {
+		struct commit_job *list = c->queued;
+		c->queued = NULL;
+		c->queued_tail = &c->queued;
+		if (!commit_any_prepare(list)) {
+			commit_make_ready(c, list);
+		} else {
+			c->preparing = list;
+			c->prep_busy = true;
+			c->prep_work.data = c;
+			if (uv_queue_work(c->loop, &c->prep_work, commit_prep_work, commit_prep_after) != 0) {
+				/* Cannot happen with valid arguments: prepare here rather than fail. */
+				commit_prepare_list(list);
+				c->preparing = NULL;
+				c->prep_busy = false;
+				commit_make_ready(c, list);
+			}
+		}
+	}
+	if (!c->busy && c->ready) {
+		c->batch = c->ready;
+		c->ready = NULL;
+		c->ready_tail = &c->ready;
+		c->busy = true;
+		c->work.data = c;
+		if (uv_queue_work(c->loop, &c->work, commit_work, commit_after_work) != 0) {
+			/* Cannot happen with valid arguments; fail the jobs rather than lose them. */
+			struct commit_job *list = c->batch;
+			c->batch = NULL;
+			c->busy = false;
+			commit_fail_list(list, ERR_STORE);
 		}
 	}
 }
 
 static void commit_on_check(uv_check_t *h)
 {
-	commit_start(h->data);
+	commit_kick(h->data);
 }
 
 int commit_new(uv_loop_t *loop, const char *db_path, const struct identity *self,
@@ -196,6 +298,7 @@ int commit_new(uv_loop_t *loop, const char *db_path, const struct identity *self
 	c->loop = loop;
 	c->self = self;
 	c->queued_tail = &c->queued;
+	c->ready_tail = &c->ready;
 	if ((r = store_open(db_path, &c->w)) != 0) {
 		free(c);
 		return r;
@@ -220,6 +323,7 @@ void commit_submit(struct commit *c, struct commit_job *job)
 {
 	job->next = NULL;
 	job->err = 0;
+	job->unprepared = job->prepared = false;
 	if (c->stopping) {
 		job->err = ERR_UNAVAILABLE;
 		job->done(job);
@@ -244,24 +348,22 @@ static void commit_on_close(uv_handle_t *h)
 	struct commit *c = h->data;
 
 	c->open_handles--;
-	if (!c->busy && c->stopped)
-		c->stopped(c->stopped_arg);
+	commit_maybe_stopped(c);
 }
 
 void commit_stop(struct commit *c, void (*done)(void *arg), void *arg)
 {
-	struct commit_job *j = c->queued, *next;
+	struct commit_job *queued = c->queued, *ready = c->ready;
 
 	c->stopping = true;
 	c->stopped = done;
 	c->stopped_arg = arg;
 	c->queued = NULL;
 	c->queued_tail = &c->queued;
-	for (; j; j = next) {
-		next = j->next;
-		j->err = ERR_UNAVAILABLE;
-		j->done(j);
-	}
+	c->ready = NULL;
+	c->ready_tail = &c->ready;
+	commit_fail_list(ready, ERR_UNAVAILABLE); /* in submission order */
+	commit_fail_list(queued, ERR_UNAVAILABLE);
 	uv_close((uv_handle_t *)&c->check, commit_on_close);
 }
 

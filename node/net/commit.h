@@ -1,6 +1,8 @@
 /* Group commit: every write the node makes for the exchange runs off the event loop, on a
  * thread-pool thread, in one SQLite transaction per batch. Jobs submitted during one loop
- * turn (and while a batch is in flight) form the next batch. After a batch's writes, if the
+ * turn (and while a batch is in flight) form the next batch. A job's prepare() (signing,
+ * sealing: work that needs no store) runs on that thread too, in order, before the batch's
+ * transaction, so the loop thread only moves bytes. After a batch's writes, if the
  * log grew, one tree head is signed for the whole batch; then each job's after() builds what
  * needs that head (receipts); then the batch commits (durable), and only then does each
  * job's done() run on the loop thread. */
@@ -18,6 +20,9 @@ struct commit;
 
 struct commit_job {
 	struct commit_job *next;
+	/* Worker thread, optional: work without the store before the batch's transaction. An
+	 * error fails this job alone (run() is then skipped; done() sees the error). */
+	int (*prepare)(struct commit_job *job);
 	/* Worker thread: the job's writes. Returns 0 or an error (the batch is then retried
 	 * with each job alone, so one bad job does not fail the others). */
 	int (*run)(struct store *w, struct commit_job *job);
@@ -27,6 +32,7 @@ struct commit_job {
 	/* Loop thread: the batch committed (err == 0) or failed. */
 	void (*done)(struct commit_job *job);
 	int err;
+	bool prepared, unprepared;      /* commit.c: prepare() ran; it failed */
 };
 
 struct commit_stats {

@@ -60,6 +60,7 @@ void exchange_free(struct exchange *ex)
 void exchange_peer_free(struct peer *p)
 {
 	if (p->xp) {
+		exchange_fresh_clear(p->xp);
 		free(p->xp->win);
 		free(p->xp);
 		p->xp = NULL;

@@ -12,6 +12,7 @@ enum {
 	EXCHANGE_WINDOW = 512,          /* messages in flight per link */
 	EXCHANGE_RESEND_MS = 10000,     /* a receipt later than this restarts the window */
 	EXCHANGE_INFLIGHT_IN = 4096,    /* inbound messages awaiting commit, per node */
+	EXCHANGE_SENT_MARK_MS = 1000,   /* unreceipted this long: shown as "sent" */
 };
 
 struct exchange_inflight {
@@ -19,6 +20,17 @@ struct exchange_inflight {
 	uint8_t hash[32];
 	uint64_t sent_ms;
 	bool receipted;                 /* receipt being committed */
+	bool mark_sent;                 /* still "queued" in the store */
+};
+
+/* A message this node just queued, kept so its first send needs no read of the store. */
+struct exchange_fresh {
+	struct exchange_fresh *next;
+	uint64_t seq;                   /* its outbox entry */
+	uint8_t hash[32];
+	int64_t expires_ms;
+	size_t len;
+	uint8_t env[];
 };
 
 /* Per-partner sending state. */
@@ -30,6 +42,10 @@ struct exchange_peer {
 	uint8_t head_root[32];          /* the partner's last verified tree head */
 	uint64_t head_size;
 	uint8_t head_sig[64];
+	struct exchange_fresh *fresh, **fresh_tail; /* in outbox order; at most EXCHANGE_WINDOW */
+	size_t n_fresh;
+	bool outbox_known;              /* outbox_bound was read from the store */
+	uint64_t outbox_bound;          /* at least the outbox's size (exchange_outbox_room) */
 };
 
 enum { EXCHANGE_STRANGER_KEYS = 64, EXCHANGE_RELAYS_MAX = 4096 };
@@ -57,7 +73,8 @@ struct exchange {
 };
 
 struct net_wait {
-	net_queued_cb done;
+	net_queued_cb done;             /* one of these two */
+	net_queued_msg_cb done_msg;
 	void *arg;
 };
 
@@ -72,10 +89,13 @@ int exchange_key_for(struct net *n, const uint8_t pk[32], const uint8_t **key);
  * relay. */
 const uint8_t *exchange_relay_back(const struct exchange *ex, const uint8_t origin[32],
 				   const uint8_t forwardee[32]);
-
+/* Forgets p's fresh envelopes (they are in the store). */
+void exchange_fresh_clear(struct exchange_peer *xp);
 /* Sends what the partner's outbox holds, within the window, while its link is up. */
 void exchange_pump(struct net *n, struct peer *p);
 /* Counts and logs (rate-limited) a refused message. */
 void exchange_drop(struct net *n, struct link *l, const char *reason);
+/* The same for a message from the partner peer_pk whose link may be gone. */
+void exchange_drop_peer(struct net *n, const uint8_t peer_pk[32], const char *reason);
 
 #endif

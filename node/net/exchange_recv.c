@@ -59,6 +59,12 @@ struct receive_job {
 	size_t entry_len;
 	uint8_t *receipt;
 	size_t receipt_len;
+	/* Opened by prepare() on the worker (receive_prepare), else on the loop: */
+	const struct identity *self;
+	uint8_t box_key[32];            /* with the author (wiped in done) */
+	uint8_t *env;                   /* the envelope until it is opened */
+	size_t env_len;
+	const char *why;                /* why prepare() refused it (a drop reason) */
 };
 
 /* An answer to a forwarded proposal names no envelope of ours (the author never saw the
@@ -129,6 +135,8 @@ static void receive_done(struct commit_job *job)
 	failpoint("receipt.before_send");
 	if (job->err == 0 && p && p->link && p->link->state == LINK_UP)
 		link_send_receipt(p->link, rj->receipt, rj->receipt_len);
+	else if (job->unprepared && rj->why)
+		exchange_drop_peer(n, rj->link_peer, rj->why);
 	else if (job->err != 0 && log_ratelimit_allow(&n->ex->rl, uv_now(n->loop), &suppressed))
 		log_warn("receive_failed", "error=\"%s\" suppressed=%u", err_str(job->err), suppressed);
 	if (job->err == 0 && rj->m.dir == STORE_MSG_RELAY)
@@ -138,10 +146,14 @@ static void receive_done(struct commit_job *job)
 	if (job->err == 0 && rj->m.dir == STORE_MSG_IN && n->msg_hook)
 		n->msg_hook(n->msg_hook_arg, &rj->m);
 	if (job->err == 0 && rj->m.dir == STORE_MSG_RELAY && (p = net_peer_by_pk(n, rj->m.peer))) {
-		if (p->xp)
+		if (p->xp) {
 			p->xp->exhausted = false;
+			p->xp->outbox_bound++;
+		}
 		exchange_pump(n, p);
 	}
+	sodium_memzero(rj->box_key, sizeof(rj->box_key));
+	free(rj->env);
 	free(rj->m.envelope);
 	free(rj->m.signed_msg);
 	free(rj->entry);
@@ -149,7 +161,7 @@ static void receive_done(struct commit_job *job)
 	free(rj);
 }
 
-void exchange_drop(struct net *n, struct link *l, const char *reason)
+void exchange_drop_peer(struct net *n, const uint8_t peer_pk[32], const char *reason)
 {
 	uint32_t suppressed = 0;
 	char sid[IDENTITY_FPR_LEN + 1];
@@ -157,8 +169,13 @@ void exchange_drop(struct net *n, struct link *l, const char *reason)
 	net_reason_count(n->metrics.message_refusals, reason);
 	if (!log_ratelimit_allow(&n->ex->rl, uv_now(n->loop), &suppressed))
 		return;
-	link_short_id(l->peer_pk, sid);
+	link_short_id(peer_pk, sid);
 	log_warn("message_refused", "peer=%s reason=%s suppressed=%u", sid, reason, suppressed);
+}
+
+void exchange_drop(struct net *n, struct link *l, const char *reason)
+{
+	exchange_drop_peer(n, l->peer_pk, reason);
 }
 
 /* A duplicate: answer with the stored receipt (none yet: its commit is in flight). */
@@ -178,7 +195,7 @@ static bool exchange_duplicate(struct net *n, struct link *l, const struct messa
 	return true;
 }
 
-static int receive_entry(struct net *n, struct receive_job *rj, const struct message_opened *o)
+static int receive_entry(struct receive_job *rj, const struct message_opened *o)
 {
 	struct log_entry e;
 
@@ -190,7 +207,6 @@ static int receive_entry(struct net *n, struct receive_job *rj, const struct mes
 	memcpy(e.envelope_hash, o->hash, 32);
 	memcpy(e.message_id, o->meta.id, 16);
 	memcpy(e.author, o->meta.author, 32);
-	(void)n;
 	return log_entry_encode(&e, &rj->entry, &rj->entry_len);
 }
 
@@ -242,7 +258,7 @@ static bool exchange_stranger_ok(struct net *n, const struct message_opened *o)
 /* Checks what the body says beyond its header: forwarding chains (every signature, consent,
  * hop limit), and that a forward did not come round to a node it already passed through.
  * Returns a refusal reason or NULL. */
-static const char *exchange_body_check(const struct net *n, const struct message_opened *o)
+static const char *exchange_body_check(const uint8_t self[32], const struct message_opened *o)
 {
 	struct body_facts f;
 	int r = body_facts_read(o->body, o->body_len, &o->meta, &f);
@@ -256,7 +272,7 @@ static const char *exchange_body_check(const struct net *n, const struct message
 	if (r != 0)
 		return "malformed_body";
 	for (size_t i = 0; o->meta.kind == MESSAGE_KIND_FORWARDED && i < f.n_path; i++)
-		if (!memcmp(f.path[i], n->self->pk, 32))
+		if (!memcmp(f.path[i], self, 32))
 			return "forward_loop";
 	return NULL;
 }
@@ -338,24 +354,92 @@ static void exchange_relay(struct net *n, struct link *l, uint8_t *env, size_t l
 	exchange_submit_receive(n, l, rj, key);
 }
 
-void exchange_on_envelope(struct net *n, struct link *l, uint8_t *env, size_t len)
+/* Worker thread: opens and checks what a partner sent (the signature check is the costly
+ * part), as exchange_receive_now does on the loop. */
+static int receive_prepare(struct commit_job *job)
+{
+	struct receive_job *rj = (struct receive_job *)job;
+	struct message_opened o;
+	int r;
+
+	memset(&o, 0, sizeof(o));
+	if ((r = message_open(rj->self, rj->box_key, rj->env, rj->env_len, &o)) != 0) {
+		rj->why = r == ERR_DENIED ? "wrong_recipient" : r == ERR_CRYPTO ? "bad_signature" : "malformed";
+		goto out;
+	}
+	r = ERR_PROTO;
+	if (o.meta.expires_ms && o.meta.expires_ms <= net_wall_ms()) {
+		rj->why = "expired";
+		goto out;
+	}
+	if ((rj->why = exchange_body_check(rj->self->pk, &o)) != NULL)
+		goto out;
+	receive_fill(rj, &o, rj->env, rj->env_len);
+	rj->env = NULL;
+	r = receive_entry(rj, &o);
+out:
+	message_opened_free(&o);
+	return r;
+}
+
+/* A partner's message: de-duplicated here by the envelope's (from, id), which opening checks
+ * against what was signed; opened and verified on the worker, committed in arrival order.
+ * Returns 0 if it took env, 1 if it must be opened here (a copy that differs from the one
+ * stored under that (from, id): its signature decides). */
+static int exchange_receive_queue(struct net *n, struct link *l, uint8_t *env, size_t len,
+				  const uint8_t from[32], const uint8_t id[16])
+{
+	struct receive_job *rj;
+	struct store_msg m;
+	uint8_t key[32], hash[32];
+	const uint8_t *box;
+	bool same;
+
+	exchange_pending_key(from, id, key);
+	if (exchange_pending_has(n->ex, key)) {
+		free(env); /* its commit is in flight: the receipt follows */
+		return 0;
+	}
+	memset(&m, 0, sizeof(m));
+	if (store_msg_get_by_id(n->store, from, id, &m) == 0) {
+		crypto_hash_sha256(hash, env, len);
+		same = memcmp(hash, m.hash, 32) == 0;
+		if (same && m.receipt) /* the very bytes committed before: answer again */
+			link_send_receipt(l, m.receipt, m.receipt_len);
+		store_msg_release(&m);
+		if (same)
+			free(env);
+		return same ? 0 : 1;
+	}
+	if (exchange_key_for(n, from, &box) != 0)
+		return 1;
+	if (n->ex->n_pending >= EXCHANGE_INFLIGHT_IN || !(rj = calloc(1, sizeof(*rj)))) {
+		free(env); /* overloaded: no receipt, so the sender will resend */
+		return 0;
+	}
+	rj->self = n->self;
+	memcpy(rj->box_key, box, 32);
+	rj->env = env;
+	rj->env_len = len;
+	memcpy(rj->link_peer, l->peer_pk, 32);
+	rj->job.prepare = receive_prepare;
+	exchange_submit_receive(n, l, rj, key);
+	return 0;
+}
+
+/* Opens, checks and de-duplicates a message on the loop thread: for authors that are not
+ * partners (the check needs the store) and re-sealed copies of stored messages. */
+static void exchange_receive_now(struct net *n, struct link *l, uint8_t *env, size_t len,
+				 const uint8_t from[32])
 {
 	struct message_opened o;
 	struct receive_job *rj = NULL;
-	uint8_t from[32], to[32], id[16], key[32];
+	uint8_t key[32];
 	const uint8_t *box;
 	const char *why;
 	int r;
 
 	memset(&o, 0, sizeof(o));
-	if (message_envelope_peek(env, len, from, to, id, NULL) != 0) {
-		exchange_drop(n, l, "bad_envelope");
-		goto out;
-	}
-	if (memcmp(to, n->self->pk, 32) != 0) {
-		exchange_relay(n, l, env, len, from, to, id);
-		return;
-	}
 	if (exchange_key_for(n, from, &box) != 0) {
 		exchange_drop(n, l, "bad_author_key");
 		goto out;
@@ -372,7 +456,7 @@ void exchange_on_envelope(struct net *n, struct link *l, uint8_t *env, size_t le
 		exchange_drop(n, l, "expired");
 		goto out;
 	}
-	if ((why = exchange_body_check(n, &o)) != NULL) {
+	if ((why = exchange_body_check(n->self->pk, &o)) != NULL) {
 		exchange_drop(n, l, why);
 		goto out;
 	}
@@ -384,7 +468,7 @@ void exchange_on_envelope(struct net *n, struct link *l, uint8_t *env, size_t le
 	memcpy(rj->link_peer, l->peer_pk, 32);
 	receive_fill(rj, &o, env, len);
 	env = NULL;
-	if (receive_entry(n, rj, &o) != 0) {
+	if (receive_entry(rj, &o) != 0) {
 		free(rj->m.envelope);
 		free(rj->m.signed_msg);
 		free(rj);
@@ -394,5 +478,23 @@ void exchange_on_envelope(struct net *n, struct link *l, uint8_t *env, size_t le
 out:
 	message_opened_free(&o);
 	free(env);
+}
+
+void exchange_on_envelope(struct net *n, struct link *l, uint8_t *env, size_t len)
+{
+	uint8_t from[32], to[32], id[16];
+
+	if (message_envelope_peek(env, len, from, to, id, NULL) != 0) {
+		exchange_drop(n, l, "bad_envelope");
+		free(env);
+		return;
+	}
+	if (memcmp(to, n->self->pk, 32) != 0) {
+		exchange_relay(n, l, env, len, from, to, id);
+		return;
+	}
+	if (net_peer_by_pk(n, from) && exchange_receive_queue(n, l, env, len, from, id) == 0)
+		return;
+	exchange_receive_now(n, l, env, len, from);
 }
 

@@ -70,69 +70,146 @@ static void exchange_expire(struct net *n, const uint8_t hash[32])
 	commit_submit(n->commit, &e->job);
 }
 
-/* The first time a message leaves: "sent" (no receipt yet). Only a display state: nothing
- * depends on it, so a crash before it is written loses nothing. */
+/* A message that left and has no receipt after EXCHANGE_SENT_MARK_MS: "sent". Only a
+ * display state: nothing depends on it, so a crash before it is written loses nothing, and
+ * the many messages receipted sooner are never written for it. */
 struct sent_job {
 	struct commit_job job;
-	uint8_t hash[32];
+	size_t n;
+	uint8_t hashes[EXCHANGE_WINDOW][32];
 };
 
 static int sent_run(struct store *w, struct commit_job *job)
 {
 	struct sent_job *j = (struct sent_job *)job;
-	struct store_msg m;
-	int r;
 
-	memset(&m, 0, sizeof(m));
-	if ((r = store_msg_get(w, j->hash, &m)) != 0)
-		return r == ERR_NOTFOUND ? 0 : r;
-	r = m.state == STORE_MSG_QUEUED ? store_msg_set_state(w, j->hash, STORE_MSG_SENT) : 0;
-	store_msg_release(&m);
-	return r;
+	for (size_t i = 0; i < j->n; i++) {
+		int r = store_msg_set_state_from(w, j->hashes[i], STORE_MSG_QUEUED, STORE_MSG_SENT);
+		if (r != 0 && r != ERR_NOTFOUND) /* gone, or already past "queued": fine */
+			return r;
+	}
+	return 0;
 }
 
-static void exchange_mark_sent(struct net *n, const uint8_t hash[32])
+static void exchange_mark_sent(struct net *n, struct exchange_peer *xp, uint64_t now)
 {
-	struct sent_job *j = calloc(1, sizeof(*j));
+	struct sent_job *j = NULL;
 
+	for (size_t i = 0; i < xp->count; i++) {
+		struct exchange_inflight *s = &xp->win[(xp->head + i) % EXCHANGE_WINDOW];
+		if (!s->mark_sent || s->receipted || now - s->sent_ms < EXCHANGE_SENT_MARK_MS)
+			continue;
+		if (!j && !(j = calloc(1, sizeof(*j))))
+			return;
+		memcpy(j->hashes[j->n++], s->hash, 32);
+		s->mark_sent = false;
+	}
 	if (!j)
 		return;
-	memcpy(j->hash, hash, 32);
 	j->job.run = sent_run;
 	j->job.done = expire_done;
 	commit_submit(n->commit, &j->job);
+}
+
+void exchange_fresh_clear(struct exchange_peer *xp)
+{
+	struct exchange_fresh *f, *next;
+
+	for (f = xp->fresh; f; f = next) {
+		next = f->next;
+		free(f);
+	}
+	xp->fresh = NULL;
+	xp->fresh_tail = &xp->fresh;
+	xp->n_fresh = 0;
+}
+
+/* Keeps the envelope of a message just queued for p (outbox entry seq), if there is room. */
+static void exchange_fresh_add(struct exchange_peer *xp, uint64_t seq, const struct store_msg *m)
+{
+	struct exchange_fresh *f;
+
+	if (!xp->fresh_tail)
+		xp->fresh_tail = &xp->fresh;
+	if (xp->n_fresh >= EXCHANGE_WINDOW || !(f = malloc(sizeof(*f) + m->envelope_len)))
+		return;
+	f->next = NULL;
+	f->seq = seq;
+	memcpy(f->hash, m->hash, 32);
+	f->expires_ms = m->expires_ms;
+	f->len = m->envelope_len;
+	memcpy(f->env, m->envelope, m->envelope_len);
+	*xp->fresh_tail = f;
+	xp->fresh_tail = &f->next;
+	xp->n_fresh++;
+}
+
+/* The fresh envelope of outbox entry seq (the caller frees it), dropping older ones (sent,
+ * expired or removed meanwhile); NULL if it is not kept. */
+static struct exchange_fresh *exchange_fresh_take(struct exchange_peer *xp, uint64_t seq)
+{
+	struct exchange_fresh *f;
+
+	while ((f = xp->fresh) && f->seq <= seq) {
+		xp->fresh = f->next;
+		if (!xp->fresh)
+			xp->fresh_tail = &xp->fresh;
+		xp->n_fresh--;
+		if (f->seq == seq)
+			return f;
+		free(f);
+	}
+	return NULL;
 }
 
 /* Sends one outbox entry; returns 1 if it went into the window. */
 static int exchange_send_one(struct net *n, struct peer *p, uint64_t seq, const uint8_t hash[32])
 {
 	struct exchange_peer *xp = p->xp;
+	struct exchange_fresh *f = exchange_fresh_take(xp, seq);
 	struct store_msg m;
 	struct exchange_inflight *slot;
+	const uint8_t *env;
+	size_t len;
+	int64_t expires_ms;
+	bool queued;
 	int sent = 0;
 
 	memset(&m, 0, sizeof(m));
-	if (store_msg_get(n->store, hash, &m) != 0)
-		return 0;
-	if (m.expires_ms && (uint64_t)m.expires_ms <= net_wall_ms()) {
+	if (f && memcmp(f->hash, hash, 32) == 0) { /* never sent yet, so still "queued" */
+		env = f->env;
+		len = f->len;
+		expires_ms = f->expires_ms;
+		queued = true;
+	} else {
+		free(f);
+		f = NULL;
+		if (store_msg_get(n->store, hash, &m) != 0)
+			return 0;
+		env = m.envelope;
+		len = m.envelope_len;
+		expires_ms = m.expires_ms;
+		queued = m.state == STORE_MSG_QUEUED;
+	}
+	if (expires_ms && (uint64_t)expires_ms <= net_wall_ms()) {
 		exchange_expire(n, hash);
-		store_msg_release(&m);
-		return 0;
+		goto out;
 	}
 	failpoint("send.before");
-	if (link_send_envelope(p->link, m.envelope, m.envelope_len) == 0) {
+	if (link_send_envelope(p->link, env, len) == 0) {
 		failpoint("send.after");
-		if (m.state == STORE_MSG_QUEUED)
-			exchange_mark_sent(n, hash);
 		slot = &xp->win[(xp->head + xp->count) % EXCHANGE_WINDOW];
 		slot->seq = seq;
 		memcpy(slot->hash, hash, 32);
 		slot->sent_ms = ex_now(n);
 		slot->receipted = false;
+		slot->mark_sent = queued;
 		xp->count++;
 		sent = 1;
 	}
+out:
 	store_msg_release(&m);
+	free(f);
 	return sent;
 }
 
@@ -189,6 +266,8 @@ void exchange_tick(struct net *n, uint64_t now)
 		struct exchange_peer *xp = p->xp;
 		if (!p->link || p->link->state != LINK_UP)
 			continue;
+		if (xp)
+			exchange_mark_sent(n, xp, now);
 		if (xp && xp->count > 0 && !xp->win[xp->head].receipted &&
 		    now - xp->win[xp->head].sent_ms >= EXCHANGE_RESEND_MS) {
 			exchange_restart(p);
@@ -205,9 +284,43 @@ struct queue_job {
 	struct net_wait *wait;
 	struct store_msg m;             /* envelope owned by the job */
 	uint8_t peer[32];
+	const struct identity *self;
+	uint8_t key[32];                /* the box key with the recipient (wiped in done) */
+	size_t max_bytes;
+	uint8_t *body;                  /* the packed Body, sealed by prepare() */
+	size_t body_len;
 	uint8_t *entry;
 	size_t entry_len;
+	uint64_t seq;                   /* its outbox entry */
 };
+
+static int queue_entry(struct queue_job *q)
+{
+	struct log_entry e;
+
+	memset(&e, 0, sizeof(e));
+	e.type = LOG_ENTRY_SENT;
+	e.time_ms = net_wall_ms();
+	memcpy(e.peer, q->peer, 32);
+	e.has_message = true;
+	memcpy(e.envelope_hash, q->m.hash, 32);
+	memcpy(e.message_id, q->m.id, 16);
+	memcpy(e.author, q->self->pk, 32);
+	return log_entry_encode(&e, &q->entry, &q->entry_len);
+}
+
+/* Worker thread: the signature and the seal, off the loop. */
+static int queue_prepare(struct commit_job *job)
+{
+	struct queue_job *q = (struct queue_job *)job;
+	int r;
+
+	if ((r = message_seal(q->self, q->key, q->body, q->body_len, 0, q->max_bytes,
+			      &q->m.envelope, &q->m.envelope_len, q->m.hash, &q->m.signed_msg,
+			      &q->m.signed_len)) != 0)
+		return r;
+	return queue_entry(q);
+}
 
 static int queue_run(struct store *w, struct commit_job *job)
 {
@@ -222,7 +335,18 @@ static int queue_run(struct store *w, struct commit_job *job)
 	if (q->m.has_reply_to && (r = store_msg_set_state(w, q->m.reply_to, STORE_MSG_ANSWERED)) != 0 &&
 	    r != ERR_NOTFOUND)
 		return r;
-	return store_outbox_add(w, q->m.hash, q->peer, NULL);
+	return store_outbox_add(w, q->m.hash, q->peer, &q->seq);
+}
+
+static void queue_job_free(struct queue_job *q)
+{
+	sodium_memzero(q->key, sizeof(q->key));
+	free(q->wait);
+	free(q->body);
+	free(q->m.envelope);
+	free(q->m.signed_msg);
+	free(q->entry);
+	free(q);
 }
 
 static void queue_done(struct commit_job *job)
@@ -235,30 +359,15 @@ static void queue_done(struct commit_job *job)
 		n->metrics.messages_queued++;
 	if (q->wait->done)
 		q->wait->done(q->wait->arg, job->err, q->m.hash);
-	if (job->err == 0 && (p = net_peer_by_pk(n, q->peer)) && p->xp)
+	else if (q->wait->done_msg)
+		q->wait->done_msg(q->wait->arg, job->err, &q->m);
+	if (job->err == 0 && (p = net_peer_by_pk(n, q->peer)) && p->xp) {
 		p->xp->exhausted = false;
+		exchange_fresh_add(p->xp, q->seq, &q->m);
+	}
 	if (job->err == 0 && (p = net_peer_by_pk(n, q->peer)))
 		exchange_pump(n, p);
-	free(q->wait);
-	free(q->m.envelope);
-	free(q->m.signed_msg);
-	free(q->entry);
-	free(q);
-}
-
-static int queue_entry(struct net *n, struct queue_job *q, const struct message_meta *meta)
-{
-	struct log_entry e;
-
-	memset(&e, 0, sizeof(e));
-	e.type = LOG_ENTRY_SENT;
-	e.time_ms = net_wall_ms();
-	memcpy(e.peer, q->peer, 32);
-	e.has_message = true;
-	memcpy(e.envelope_hash, q->m.hash, 32);
-	memcpy(e.message_id, meta->id, 16);
-	memcpy(e.author, n->self->pk, 32);
-	return log_entry_encode(&e, &q->entry, &q->entry_len);
+	queue_job_free(q);
 }
 
 static void queue_fill(struct queue_job *q, const struct message_meta *meta, const char *title)
@@ -283,68 +392,101 @@ static void queue_fill(struct queue_job *q, const struct message_meta *meta, con
 	snprintf(m->title, sizeof(m->title), "%s", title ? title : "");
 }
 
-int net_message_queue_via(struct net *n, const uint8_t to[32], const uint8_t via[32],
-			  const uint8_t *body, size_t len, const char *title, net_queued_cb done,
-			  void *arg, struct net_wait **wait_out)
+/* outbox_per_partner: counting the outbox for every message would cost a scan each, so the
+ * count is read once and then only grows with what is queued here (and relayed), an upper
+ * bound; only when that reaches the limit is it read again. */
+static int exchange_outbox_room(struct net *n, struct peer *p)
+{
+	struct exchange_peer *xp = exchange_peer_get(p);
+	uint64_t limit = n->cfg.outbox_per_partner, queued = 0;
+
+	if (!limit)
+		return 0;
+	if (!xp) { /* out of memory: count every time */
+		if (store_outbox_count(n->store, p->pk, &queued) == 0 && queued >= limit)
+			return ERR_LIMIT;
+		return 0;
+	}
+	if (!xp->outbox_known || xp->outbox_bound >= limit) {
+		if (store_outbox_count(n->store, p->pk, &queued) != 0)
+			return 0;
+		xp->outbox_bound = queued;
+		xp->outbox_known = true;
+	}
+	if (xp->outbox_bound >= limit)
+		return ERR_LIMIT; /* the partner is not taking them: stop, rather than fill the disk */
+	xp->outbox_bound++;
+	return 0;
+}
+
+static int exchange_queue(struct net *n, const uint8_t to[32], const uint8_t via[32],
+			  const uint8_t *body, size_t len, const char *title,
+			  const struct net_wait *cb, struct net_wait **wait_out)
 {
 	struct message_meta meta;
 	struct queue_job *q = NULL;
+	struct peer *p;
 	const uint8_t *key;
 	int r;
 
-	if (!net_peer_by_pk(n, via))
+	if (!(p = net_peer_by_pk(n, via)))
 		return ERR_NOTFOUND;
-	if (n->cfg.outbox_per_partner) {
-		uint64_t queued = 0;
-		if (store_outbox_count(n->store, via, &queued) == 0 && queued >= n->cfg.outbox_per_partner)
-			return ERR_LIMIT; /* the partner is not taking them: stop, rather than fill the disk */
-	}
+	if (len > n->cfg.message_bytes)
+		return ERR_TOOBIG;
 	if ((r = message_body_meta(body, len, &meta)) != 0)
 		return r;
-	if (memcmp(meta.recipient, to, 32) != 0)
+	if (memcmp(meta.recipient, to, 32) != 0 || memcmp(meta.author, n->self->pk, 32) != 0)
 		return ERR_INVAL;
 	if ((r = exchange_key_for(n, to, &key)) != 0)
 		return r;
-	r = ERR_NOMEM;
-	if (!(q = calloc(1, sizeof(*q))) || !(q->wait = calloc(1, sizeof(*q->wait))))
-		goto fail;
+	if ((r = exchange_outbox_room(n, p)) != 0)
+		return r;
+	if (!(q = calloc(1, sizeof(*q))) || !(q->wait = calloc(1, sizeof(*q->wait))) ||
+	    !(q->body = malloc(len ? len : 1))) {
+		if (q)
+			queue_job_free(q);
+		return ERR_NOMEM;
+	}
 	memcpy(q->peer, via, 32);
-	if ((r = message_seal(n->self, key, body, len, 0, n->cfg.message_bytes,
-			      &q->m.envelope, &q->m.envelope_len, q->m.hash, &q->m.signed_msg,
-			      &q->m.signed_len)) != 0)
-		goto fail;
-	if ((r = queue_entry(n, q, &meta)) != 0)
-		goto fail;
+	memcpy(q->key, key, 32);
+	memcpy(q->body, body, len);
+	q->body_len = len;
+	q->self = n->self;
+	q->max_bytes = n->cfg.message_bytes;
 	queue_fill(q, &meta, title);
 	q->net = n;
-	q->wait->done = done;
-	q->wait->arg = arg;
+	*q->wait = *cb;
+	q->job.prepare = queue_prepare;
 	q->job.run = queue_run;
 	q->job.done = queue_done;
 	*wait_out = q->wait;
 	commit_submit(n->commit, &q->job);
 	return 0;
-fail:
-	if (q) {
-		free(q->wait);
-		free(q->m.envelope);
-		free(q->m.signed_msg);
-		free(q->entry);
-	}
-	free(q);
-	return r;
+}
+
+int net_message_queue_via(struct net *n, const uint8_t to[32], const uint8_t via[32],
+			  const uint8_t *body, size_t len, const char *title, net_queued_msg_cb done,
+			  void *arg, struct net_wait **wait_out)
+{
+	struct net_wait cb = {.done_msg = done, .arg = arg};
+
+	return exchange_queue(n, to, via, body, len, title, &cb, wait_out);
 }
 
 int net_message_queue(struct net *n, const uint8_t to[32], const uint8_t *body, size_t len,
 		      const char *title, net_queued_cb done, void *arg, struct net_wait **wait_out)
 {
-	return net_message_queue_via(n, to, to, body, len, title, done, arg, wait_out);
+	struct net_wait cb = {.done = done, .arg = arg};
+
+	return exchange_queue(n, to, to, body, len, title, &cb, wait_out);
 }
 
 void net_wait_abandon(struct net_wait *w)
 {
-	if (w)
+	if (w) {
 		w->done = NULL;
+		w->done_msg = NULL;
+	}
 }
 
 void net_attach_commit(struct net *n, struct commit *c)
@@ -373,21 +515,17 @@ static int receipt_run(struct store *w, struct commit_job *job)
 	int r;
 
 	memset(&m, 0, sizeof(m));
-	if ((r = store_msg_get(w, rj->hash, &m)) != 0)
+	if ((r = store_msg_get_meta(w, rj->hash, &m)) != 0)
 		return r;
-	if (m.dir == STORE_MSG_IN || memcmp(m.peer, rj->peer, 32) != 0) {
-		store_msg_release(&m);
+	if (m.dir == STORE_MSG_IN || memcmp(m.peer, rj->peer, 32) != 0)
 		return ERR_DENIED;
-	}
-	r = m.state == STORE_MSG_DELIVERED || m.state == STORE_MSG_ANSWERED ? 1 : 0;
-	store_msg_release(&m);
-	if (r == 1) { /* a late duplicate receipt: only make sure the outbox entry is gone */
+	if (m.state == STORE_MSG_DELIVERED || m.state == STORE_MSG_ANSWERED) {
+		/* a late duplicate receipt: only make sure the outbox entry is gone */
 		r = store_outbox_remove(w, rj->hash);
 		return r == ERR_NOTFOUND ? 0 : r;
 	}
 	if ((r = store_log_append(w, rj->entry, rj->entry_len, &index)) != 0 ||
-	    (r = store_msg_set_receipt(w, rj->hash, rj->data, rj->len)) != 0 ||
-	    (r = store_msg_set_state(w, rj->hash, STORE_MSG_DELIVERED)) != 0)
+	    (r = store_msg_set_delivered(w, rj->hash, rj->data, rj->len)) != 0)
 		return r;
 	r = store_outbox_remove(w, rj->hash);
 	return r == ERR_NOTFOUND ? 0 : r;
@@ -470,6 +608,17 @@ static int receipt_entry(struct net *n, struct receipt_job *rj, const uint8_t *d
 	return log_entry_encode(&e, &rj->entry, &rj->entry_len);
 }
 
+/* Whether hash is in p's window: sent to p on this link from its outbox. */
+static bool exchange_in_window(const struct peer *p, const uint8_t hash[32])
+{
+	const struct exchange_peer *xp = p->xp;
+
+	for (size_t i = 0; xp && i < xp->count; i++)
+		if (memcmp(xp->win[(xp->head + i) % EXCHANGE_WINDOW].hash, hash, 32) == 0)
+			return true;
+	return false;
+}
+
 /* A receipt counts only from the partner the message went to, for a message this node sent
  * or relays, and only if the receiver logged it as coming from this node. */
 static bool exchange_receipt_ours(struct net *n, struct peer *p, const struct receipt *rc)
@@ -482,12 +631,14 @@ static bool exchange_receipt_ours(struct net *n, struct peer *p, const struct re
 		return false;
 	ok = memcmp(e.peer, n->self->pk, 32) == 0;
 	log_entry_release(&e);
-	memset(&m, 0, sizeof(m));
-	if (!ok || store_msg_get(n->store, rc->envelope_hash, &m) != 0)
+	if (!ok)
 		return false;
-	ok = m.dir != STORE_MSG_IN && memcmp(m.peer, p->pk, 32) == 0;
-	store_msg_release(&m);
-	return ok;
+	if (exchange_in_window(p, rc->envelope_hash))
+		return true; /* only outbox entries for p are sent to p: ours, to p */
+	memset(&m, 0, sizeof(m));
+	if (store_msg_get_meta(n->store, rc->envelope_hash, &m) != 0)
+		return false;
+	return m.dir != STORE_MSG_IN && memcmp(m.peer, p->pk, 32) == 0;
 }
 
 void exchange_on_receipt(struct net *n, struct link *l, const uint8_t *data, size_t len)

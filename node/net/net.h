@@ -94,9 +94,13 @@ typedef void (*net_queued_cb)(void *arg, int err, const uint8_t hash[32]);
 int net_message_queue(struct net *n, const uint8_t to[32], const uint8_t *body, size_t len,
 		      const char *title, net_queued_cb done, void *arg, struct net_wait **wait_out);
 /* The same for a recipient that is not a partner, through the partner via (an answer to a
- * forwarded proposal goes back through the partner that forwarded it). */
+ * forwarded proposal goes back through the partner that forwarded it); done() gets the
+ * message as stored (without blobs; valid during the call; on failure only its hash may be
+ * set), so the caller needs no read to describe it. */
+struct store_msg;
+typedef void (*net_queued_msg_cb)(void *arg, int err, const struct store_msg *m);
 int net_message_queue_via(struct net *n, const uint8_t to[32], const uint8_t via[32],
-			  const uint8_t *body, size_t len, const char *title, net_queued_cb done,
+			  const uint8_t *body, size_t len, const char *title, net_queued_msg_cb done,
 			  void *arg, struct net_wait **wait_out);
 /* The caller no longer wants the result (call only before done() ran). */
 void net_wait_abandon(struct net_wait *w);
@@ -109,8 +113,7 @@ void net_relay_allow(struct net *n, const uint8_t origin[32], const uint8_t forw
 		     const uint8_t back[32]);
 
 /* Called on the loop thread for every message addressed to this node once it is committed
- * (before its receipt is sent), so the layer above can act on it (introductions). */
-struct store_msg;
+ * (as its receipt is sent), so the layer above can act on it (introductions). */
 void net_set_message_hook(struct net *n, void (*fn)(void *arg, const struct store_msg *m),
 			  void *arg);
 

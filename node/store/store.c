@@ -307,7 +307,7 @@ static int store_migrate_step(struct store *s, int version)
 
 static int store_migrate(struct store *s, const char *path)
 {
-	int version, r;
+	int version = 0, r;
 
 	if ((r = store_pragma_int(s, "PRAGMA user_version", &version)) != 0)
 		return r;

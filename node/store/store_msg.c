@@ -195,9 +195,10 @@ static int store_msg_read(sqlite3_stmt *st, bool blobs, struct store_msg *out)
 	return 0;
 }
 
-/* Steps a bound SELECT of MSG_COLS MSG_BLOB_COLS expecting one row: ERR_NOTFOUND for none,
- * ERR_AMBIGUOUS for more. Resets st. */
-static int store_msg_select(struct store *s, sqlite3_stmt *st, struct store_msg *out)
+/* Steps a bound SELECT of MSG_COLS (MSG_BLOB_COLS too if blobs) expecting one row:
+ * ERR_NOTFOUND for none, ERR_AMBIGUOUS for more. Resets st. */
+static int store_msg_select_cols(struct store *s, sqlite3_stmt *st, bool blobs,
+				 struct store_msg *out)
 {
 	struct store_msg m;
 	int rc, r;
@@ -211,7 +212,7 @@ static int store_msg_select(struct store *s, sqlite3_stmt *st, struct store_msg 
 		r = store_error(s, rc, "msg_select");
 		goto out;
 	}
-	if ((r = store_msg_read(st, true, &m)) != 0)
+	if ((r = store_msg_read(st, blobs, &m)) != 0)
 		goto out;
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
@@ -225,6 +226,11 @@ static int store_msg_select(struct store *s, sqlite3_stmt *st, struct store_msg 
 out:
 	store_stmt_done(st);
 	return r;
+}
+
+static int store_msg_select(struct store *s, sqlite3_stmt *st, struct store_msg *out)
+{
+	return store_msg_select_cols(s, st, true, out);
 }
 
 int store_msg_get(struct store *s, const uint8_t hash[32], struct store_msg *out)
@@ -241,6 +247,21 @@ int store_msg_get(struct store *s, const uint8_t hash[32], struct store_msg *out
 		return store_error(s, rc, "msg_get");
 	}
 	return store_msg_select(s, st, out);
+}
+
+int store_msg_get_meta(struct store *s, const uint8_t hash[32], struct store_msg *out)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, r;
+
+	if ((r = store_stmt(s, STMT_MSG_GET_META,
+			    "SELECT " MSG_COLS " FROM messages WHERE hash = ?1", &st)) != 0)
+		return r;
+	if ((rc = sqlite3_bind_blob(st, 1, hash, 32, SQLITE_STATIC)) != SQLITE_OK) {
+		store_stmt_done(st);
+		return store_error(s, rc, "msg_get_meta");
+	}
+	return store_msg_select_cols(s, st, false, out);
 }
 
 int store_msg_get_by_id(struct store *s, const uint8_t author[32], const uint8_t id[16],
@@ -345,6 +366,44 @@ int store_msg_set_state(struct store *s, const uint8_t hash[32], enum store_msg_
 		return store_error(s, rc, "msg_set_state");
 	}
 	return store_msg_change(s, st, hash, "msg_set_state");
+}
+
+int store_msg_set_state_from(struct store *s, const uint8_t hash[32], enum store_msg_state from,
+			     enum store_msg_state to)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, r;
+
+	if ((int)to < STORE_MSG_QUEUED || (int)to > STORE_MSG_RECEIVED)
+		return ERR_INVAL;
+	if ((r = store_stmt(s, STMT_MSG_SET_STATE_FROM,
+			    "UPDATE messages SET state = ?2 WHERE hash = ?1 AND state = ?3", &st)) != 0)
+		return r;
+	if ((rc = sqlite3_bind_int(st, 2, (int)to)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int(st, 3, (int)from)) != SQLITE_OK) {
+		store_stmt_done(st);
+		return store_error(s, rc, "msg_set_state_from");
+	}
+	return store_msg_change(s, st, hash, "msg_set_state_from");
+}
+
+int store_msg_set_delivered(struct store *s, const uint8_t hash[32], const uint8_t *receipt,
+			    size_t len)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, r;
+
+	if (!receipt || !len)
+		return ERR_INVAL;
+	if ((r = store_stmt(s, STMT_MSG_SET_DELIVERED,
+			    "UPDATE messages SET receipt = ?2, state = ?3 WHERE hash = ?1", &st)) != 0)
+		return r;
+	if ((rc = store_bind_bytes(st, 2, receipt, len)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int(st, 3, STORE_MSG_DELIVERED)) != SQLITE_OK) {
+		store_stmt_done(st);
+		return store_error(s, rc, "msg_set_delivered");
+	}
+	return store_msg_change(s, st, hash, "msg_set_delivered");
 }
 
 int store_msg_set_receipt(struct store *s, const uint8_t hash[32], const uint8_t *receipt,

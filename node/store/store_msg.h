@@ -84,8 +84,17 @@ int store_msg_get_by_id(struct store *s, const uint8_t author[32], const uint8_t
 /* By a lowercase hex prefix of the hash (at least 4 characters). ERR_NOTFOUND,
  * ERR_AMBIGUOUS, ERR_INVAL (not lowercase hex, shorter than 4 or longer than 64). */
 int store_msg_find(struct store *s, const char *hex_prefix, struct store_msg *out);
+/* By hash, without the blobs (envelope, signed_msg, receipt stay NULL). ERR_NOTFOUND. */
+int store_msg_get_meta(struct store *s, const uint8_t hash[32], struct store_msg *out);
 /* ERR_NOTFOUND; ERR_INVAL (state out of range). */
 int store_msg_set_state(struct store *s, const uint8_t hash[32], enum store_msg_state state);
+/* Sets state to `to` only if it is `from`: ERR_NOTFOUND if no such message is in `from`. */
+int store_msg_set_state_from(struct store *s, const uint8_t hash[32], enum store_msg_state from,
+			     enum store_msg_state to);
+/* A receipt came: stores it and sets the state to delivered, in one write. ERR_NOTFOUND;
+ * ERR_INVAL (no receipt). */
+int store_msg_set_delivered(struct store *s, const uint8_t hash[32], const uint8_t *receipt,
+			    size_t len);
 /* Stores the receipt bytes (len 0: clears it). ERR_NOTFOUND; ERR_INVAL (NULL with len > 0). */
 int store_msg_set_receipt(struct store *s, const uint8_t hash[32], const uint8_t *receipt,
 			  size_t len);

@@ -41,6 +41,7 @@ struct bench_opts {
 struct bench_sizes {
 	long throughput_n;
 	int conns;                   /* control connections pipelining proposals */
+	int depth;                   /* proposals in flight on each of them */
 	long latency_n;
 	long backlog_n;
 	int scale_partners;
@@ -131,10 +132,10 @@ struct bench_push {
 	long ok, failed;
 	char err[256];               /* the first failure */
 };
-/* Sends count copies of req over conns persistent connections to sock, each connection one
- * request at a time (the control protocol's rule), until all are answered. */
+/* Sends count copies of req over conns persistent connections to sock, each with up to depth
+ * requests pipelined (answered in order), until all are answered. */
 int bench_ctl_push(const char *sock, const struct bench_req *req, long count, int conns,
-		   struct bench_push *out);
+		   int depth, struct bench_push *out);
 /* One propose over a fresh connection (tools/coex/client.c): the message's hash, 32 bytes. */
 int bench_ctl_propose_one(const char *sock, const char *to, const char *title, uint8_t hash[32],
 			  char *err, size_t errlen);

@@ -1,6 +1,6 @@
 /* Proposals over the control socket: one at a time through tools/coex/client.c, or many
- * pipelined over persistent connections, each connection one request at a time as the
- * control protocol requires (several connections are what makes the node batch them). */
+ * pipelined over persistent connections, each connection with up to `depth` requests in
+ * flight (the node answers them in order, each once durable, and batches them). */
 #include "bench.h"
 #include "client.h"
 
@@ -60,8 +60,9 @@ void bench_req_free(struct bench_req *r)
 
 struct pconn {
 	int fd;
-	bool busy;
-	size_t off;                 /* request bytes written */
+	int inflight;               /* requests sent or being sent, not yet answered */
+	int unsent;                 /* of which not yet (completely) written */
+	size_t off;                 /* bytes of the first unsent request written */
 	uint8_t hdr[CTL_LEN_PREFIX];
 	size_t hdr_have;
 	uint8_t *body;
@@ -137,40 +138,45 @@ static int pconn_read(struct pconn *c, struct bench_push *out)
 		free(c->body);
 		c->body = NULL;
 		c->hdr_have = c->need = c->have = 0;
-		c->busy = false;
+		c->inflight--;
 		return 1;
 	}
 }
 
 static int pconn_write(struct pconn *c, const struct bench_req *req)
 {
-	while (c->off < req->len) {
+	while (c->unsent > 0) {
 		ssize_t n = send(c->fd, req->buf + c->off, req->len - c->off, MSG_NOSIGNAL);
 		if (n < 0)
 			return errno == EAGAIN || errno == EINTR ? 0 : -errno;
-		c->off += (size_t)n;
+		if ((c->off += (size_t)n) == req->len) {
+			c->off = 0;
+			c->unsent--;
+		}
 	}
 	return 0;
 }
 
-static int push_loop(struct pconn *cs, struct pollfd *pf, int conns, const struct bench_req *req,
-		     long count, struct bench_push *out)
+static int push_loop(struct pconn *cs, struct pollfd *pf, int conns, int depth,
+		     const struct bench_req *req, long count, struct bench_push *out)
 {
 	long started = 0;
 	int r;
 
 	while (out->ok + out->failed < count) {
 		for (int i = 0; i < conns; i++) {
-			if (!cs[i].busy && started < count) {
+			bool more = false;
+			while (cs[i].inflight < depth && started < count) {
 				if (started++ == 0)
 					out->first_s = bench_now();
-				cs[i].busy = true;
-				cs[i].off = 0;
-				if ((r = pconn_write(&cs[i], req)) != 0)
-					return r;
+				cs[i].inflight++;
+				cs[i].unsent++;
+				more = true;
 			}
-			pf[i].fd = cs[i].busy ? cs[i].fd : -1;
-			pf[i].events = cs[i].off < req->len ? POLLOUT : POLLIN;
+			if (more && (r = pconn_write(&cs[i], req)) != 0)
+				return r;
+			pf[i].fd = cs[i].inflight ? cs[i].fd : -1;
+			pf[i].events = (short)(POLLIN | (cs[i].unsent ? POLLOUT : 0));
 		}
 		if ((r = poll(pf, (nfds_t)conns, BENCH_CTL_TIMEOUT_MS)) < 0 && errno == EINTR)
 			continue;
@@ -179,10 +185,11 @@ static int push_loop(struct pconn *cs, struct pollfd *pf, int conns, const struc
 		for (int i = 0; i < conns; i++) {
 			if (!pf[i].revents)
 				continue;
-			if (cs[i].off < req->len)
-				r = pconn_write(&cs[i], req);
-			else
-				r = pconn_read(&cs[i], out);
+			if ((pf[i].revents & POLLOUT) && (r = pconn_write(&cs[i], req)) != 0)
+				return r;
+			if (pf[i].revents & (POLLIN | POLLHUP | POLLERR))
+				while ((r = pconn_read(&cs[i], out)) == 1 && cs[i].inflight > 0)
+					;
 			if (r < 0)
 				return r;
 		}
@@ -192,21 +199,21 @@ static int push_loop(struct pconn *cs, struct pollfd *pf, int conns, const struc
 }
 
 int bench_ctl_push(const char *sock, const struct bench_req *req, long count, int conns,
-		   struct bench_push *out)
+		   int depth, struct bench_push *out)
 {
 	struct pconn *cs;
 	struct pollfd *pf;
 	int r = 0, opened = 0;
 
 	memset(out, 0, sizeof(*out));
-	if (conns < 1 || conns > CTL_MAX_CONNS)
+	if (conns < 1 || conns > CTL_MAX_CONNS || depth < 1)
 		return -EINVAL;
 	if (!(cs = calloc((size_t)conns, sizeof(*cs))) || !(pf = calloc((size_t)conns, sizeof(*pf))))
 		bench_die("out of memory");
 	for (; opened < conns; opened++)
 		if ((r = pconn_open(sock, &cs[opened])) != 0)
 			goto out;
-	r = push_loop(cs, pf, conns, req, count, out);
+	r = push_loop(cs, pf, conns, depth, req, count, out);
 out:
 	if (r != 0 && !out->err[0])
 		snprintf(out->err, sizeof(out->err), "control connection: %s", strerror(-r));

@@ -24,7 +24,7 @@ struct scale_push {
 	const char *sock;
 	struct bench_req req;
 	long n;
-	int conns;
+	int conns, depth;
 	struct bench_push res;
 	int rc;
 };
@@ -33,14 +33,14 @@ static void *scale_push_main(void *arg)
 {
 	struct scale_push *p = arg;
 
-	p->rc = bench_ctl_push(p->sock, &p->req, p->n, p->conns, &p->res);
+	p->rc = bench_ctl_push(p->sock, &p->req, p->n, p->conns, p->depth, &p->res);
 	return NULL;
 }
 
 /* Sends per_partner proposals to each partner at once, one thread per partner; returns the
  * time the first was written. */
 static double scale_fan_out(struct bench_node *hub, struct bench_node *ps, int k, long per_partner,
-			    int conns)
+			    int conns, int depth)
 {
 	struct scale_push pushes[SCALE_MAX_PARTNERS];
 	pthread_t th[SCALE_MAX_PARTNERS];
@@ -51,6 +51,7 @@ static double scale_fan_out(struct bench_node *hub, struct bench_node *ps, int k
 		pushes[i].sock = hub->sock;
 		pushes[i].n = per_partner;
 		pushes[i].conns = conns;
+		pushes[i].depth = depth;
 		bench_req_propose(&pushes[i].req, ps[i].id, "bench fan-out");
 		if (pthread_create(&th[i], NULL, scale_push_main, &pushes[i]) != 0)
 			bench_die("cannot start a sender thread");
@@ -114,12 +115,12 @@ void bench_link_scale(const struct bench_opts *o, const struct bench_sizes *z)
 	}
 	t_links = bench_now() - t_links;
 
-	scale_fan_out(&hub, ps, k, SCALE_WARMUP, conns);
+	scale_fan_out(&hub, ps, k, SCALE_WARMUP, conns, z->depth);
 	scale_wait_delivered(&hub, (long)k * SCALE_WARMUP, SCALE_DRAIN_MIN_S);
 	cpu0 = bench_proc_cpu(hub.pid);
 	for (int i = 0; i < k; i++)
 		parts0 += bench_proc_cpu(ps[i].pid);
-	first = scale_fan_out(&hub, ps, k, per, conns);
+	first = scale_fan_out(&hub, ps, k, per, conns, z->depth);
 	done = scale_wait_delivered(&hub, (long)k * SCALE_WARMUP + total,
 				    SCALE_DRAIN_MIN_S + (double)total / 100);
 	cpu1 = bench_proc_cpu(hub.pid);
@@ -161,7 +162,7 @@ void bench_backlog(const struct bench_opts *o, const struct bench_sizes *z)
 	bench_node_start(&r);
 	bench_node_partner(&s, &r);
 	bench_req_propose(&req, r.id, "bench backlog");
-	if (bench_ctl_push(s.sock, &req, SCALE_WARMUP, 4, &push) != 0 || push.failed)
+	if (bench_ctl_push(s.sock, &req, SCALE_WARMUP, 4, 1, &push) != 0 || push.failed)
 		bench_die("backlog warm-up: %s", push.err);
 	scale_wait_delivered(&s, SCALE_WARMUP, SCALE_DRAIN_MIN_S);
 	sdb = bench_db_open(s.db);
@@ -169,7 +170,7 @@ void bench_backlog(const struct bench_opts *o, const struct bench_sizes *z)
 	bench_db_close(sdb);
 
 	bench_node_stop(&r);
-	if (bench_ctl_push(s.sock, &req, z->backlog_n, z->conns, &push) != 0 || push.failed)
+	if (bench_ctl_push(s.sock, &req, z->backlog_n, z->conns, z->depth, &push) != 0 || push.failed)
 		bench_die("backlog: %s", push.err);
 	bench_req_free(&req);
 

@@ -42,7 +42,8 @@ static const char usage[] =
 	"  -v             say what is happening on stderr\n"
 	"\n"
 	"COEX_BENCH_SCALE=F multiplies every count and duration (e.g. 0.1 for a smoke test);\n"
-	"COEX_BENCH_CONNS=N sets the control connections of the throughput run (default 32);\n"
+	"COEX_BENCH_CONNS=N sets the control connections of the throughput run (default 8),\n"
+	"COEX_BENCH_DEPTH=N the proposals pipelined on each (default 64);\n"
 	"COEX_BENCH_KEEP=1 keeps the temp dir (node logs and stores) for a look afterwards.\n";
 
 /* Finds name beside this program, one or two levels up, or in the configured build dir. */
@@ -112,9 +113,12 @@ static void sizes_for(const struct bench_opts *o, struct bench_sizes *z)
 {
 	double f = o->scale;
 
-	z->conns = getenv("COEX_BENCH_CONNS") ? atoi(getenv("COEX_BENCH_CONNS")) : 32;
-	if (z->conns < 1 || z->conns > 1000)
-		bench_die("COEX_BENCH_CONNS must be 1 to 1000");
+	z->conns = getenv("COEX_BENCH_CONNS") ? atoi(getenv("COEX_BENCH_CONNS")) : 8;
+	if (z->conns < 1 || z->conns > 64)
+		bench_die("COEX_BENCH_CONNS must be 1 to 64 (the node's control_clients)");
+	z->depth = getenv("COEX_BENCH_DEPTH") ? atoi(getenv("COEX_BENCH_DEPTH")) : 64;
+	if (z->depth < 1 || z->depth > 256)
+		bench_die("COEX_BENCH_DEPTH must be 1 to 256 (the node's pipeline per connection)");
 	z->scale_partners = 4;
 	z->throughput_n = scaled(o->quick ? 5000 : 20000, f, 100);
 	z->latency_n = scaled(o->quick ? 300 : 5000, f, 20);

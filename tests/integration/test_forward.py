@@ -126,7 +126,7 @@ def test_forward_policy(w):
     refused(globex, ("forward", pid, "--to", "initech"), "already forwarded")
     qid = last(acme.cli("propose", "--to", "globex", "--title", "Keep it to yourself"))
     wait_for(lambda: state(acme, qid) == "delivered", "the private proposal")
-    # the policy ran for it when it arrived (before its receipt went back): it was refused
+    # the policy ran for it when it arrived (once committed): it was refused
     wait_for(lambda: "not mark this proposal forwardable" in globex.log_text(),
              "the policy to refuse a proposal that is not forwardable")
     check(not [m for m in inbox_of(initech) if m["title"] == "Keep it to yourself"],
