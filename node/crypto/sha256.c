@@ -7,7 +7,8 @@
  * -msha, and runs only after cpuid said so.
  *
  * The one piece of global state is the implementation choice, computed on first use from
- * cpuid and cached (cpuid is slow, and traps to the hypervisor in a VM): every thread
+ * cpuid and cached: cpuid traps to the hypervisor in a VM (about 30 us for the two leaves on
+ * the EPYC VM this was measured on, against about 0.1 us to hash 64 bytes). Every thread
  * computes the same value, so the race to store it is benign, and it is an atomic. */
 #include "crypto/sha256.h"
 
