@@ -3,6 +3,7 @@
  * right edge of the tree, hashed from its perfect parts (one node per set bit of its size). */
 #include "crypto/merkle.h"
 
+#include "crypto/sha256.h"
 #include "lib/err.h"
 
 #include <sodium.h>
@@ -15,25 +16,25 @@ static const uint8_t node_prefix = 0x01;
 
 void merkle_leaf_hash(const uint8_t *entry, size_t len, uint8_t out[MERKLE_HASH_LEN])
 {
-	crypto_hash_sha256_state st;
+	struct sha256_state st;
 
-	crypto_hash_sha256_init(&st);
-	crypto_hash_sha256_update(&st, &leaf_prefix, 1);
+	sha256_init(&st);
+	sha256_update(&st, &leaf_prefix, 1);
 	if (len > 0)
-		crypto_hash_sha256_update(&st, entry, len);
-	crypto_hash_sha256_final(&st, out);
+		sha256_update(&st, entry, len);
+	sha256_final(&st, out);
 }
 
 void merkle_node_hash(const uint8_t l[MERKLE_HASH_LEN], const uint8_t r[MERKLE_HASH_LEN],
 		      uint8_t out[MERKLE_HASH_LEN])
 {
-	crypto_hash_sha256_state st;
+	struct sha256_state st;
 
-	crypto_hash_sha256_init(&st);
-	crypto_hash_sha256_update(&st, &node_prefix, 1);
-	crypto_hash_sha256_update(&st, l, MERKLE_HASH_LEN);
-	crypto_hash_sha256_update(&st, r, MERKLE_HASH_LEN);
-	crypto_hash_sha256_final(&st, out);
+	sha256_init(&st);
+	sha256_update(&st, &node_prefix, 1);
+	sha256_update(&st, l, MERKLE_HASH_LEN);
+	sha256_update(&st, r, MERKLE_HASH_LEN);
+	sha256_final(&st, out);
 }
 
 static int hash_equal(const uint8_t a[MERKLE_HASH_LEN], const uint8_t b[MERKLE_HASH_LEN])
@@ -96,7 +97,7 @@ static int verify_consistency_trivial(uint64_t size1, uint64_t size2,
 	if (n != 0)
 		return ERR_PROTO;
 	if (size1 == 0) {
-		crypto_hash_sha256(empty, NULL, 0);
+		sha256(empty, NULL, 0);
 		if (!hash_equal(root1, empty))
 			return ERR_CRYPTO;
 	}
@@ -195,7 +196,7 @@ static int range_hash(const struct merkle_nodes *t, uint64_t start, uint64_t len
 	int level, r;
 
 	if (len == 0) {
-		crypto_hash_sha256(out, NULL, 0);
+		sha256(out, NULL, 0);
 		return 0;
 	}
 	for (level = 63; level >= 0; level--) {

@@ -1,7 +1,7 @@
 #include "crypto/merkle_range.h"
+#include "crypto/sha256.h"
 #include "lib/err.h"
 
-#include <sodium.h>
 #include <string.h>
 
 void merkle_range_init(struct merkle_range *r)
@@ -33,7 +33,7 @@ void merkle_range_root(const struct merkle_range *r, uint8_t out[MERKLE_HASH_LEN
 	uint8_t h[MERKLE_HASH_LEN];
 
 	if (r->n == 0) {
-		crypto_hash_sha256(out, NULL, 0);
+		sha256(out, NULL, 0);
 		return;
 	}
 	/* MTH splits at the largest power of two: the right side folds first. */

@@ -3,6 +3,7 @@
  * wire/export.h). Each request does a bounded amount of work and returns where to go on,
  * so a long log never holds the loop, and the CLI can show progress. */
 #include "crypto/identity.h"
+#include "crypto/sha256.h"
 #include "ctl/ctl_internal.h"
 #include "lib/err.h"
 #include "lib/log.h"
@@ -354,7 +355,7 @@ static int ctl_export_start(struct ctl_client *c, struct ctl_export *x)
 	memset(&xa, 0, sizeof(xa));
 	if ((r = store_alarm_list(c->ctl->deps.store, ctl_export_alarm, &xa)) == 0) {
 		h.alarm_count = xa.count;
-		crypto_hash_sha256(h.alarms_hash, xa.buf.data, xa.buf.len);
+		sha256(h.alarms_hash, xa.buf.data, xa.buf.len);
 		if ((r = export_header_sign(c->ctl->deps.self, &h)) == 0 &&
 		    (r = export_put_magic(&x->out)) == 0 && (r = export_put_header(&x->out, &h)) == 0)
 			r = export_buf_append(&x->out, xa.buf.data, xa.buf.len);

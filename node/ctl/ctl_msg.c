@@ -2,6 +2,7 @@
  * composed here (the control layer may use the generated protobuf code); sealing, storing
  * and delivery belong to the net layer. */
 #include "crypto/identity.h"
+#include "crypto/sha256.h"
 #include "ctl/ctl_internal.h"
 #include "lib/err.h"
 #include "lib/log.h"
@@ -333,7 +334,7 @@ void ctl_cmd_respond(struct ctl_client *c, const Coex__RespondRequest *req)
 		if (m.kind == MESSAGE_KIND_FORWARDED)
 			ctl_forward_original_hash(&m, ph);
 		else
-			crypto_hash_sha256(ph, m.signed_msg, m.signed_len);
+			sha256(ph, m.signed_msg, m.signed_len);
 		resp.proposal_hash.data = ph;
 		resp.proposal_hash.len = 32;
 	}

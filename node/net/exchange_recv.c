@@ -1,6 +1,7 @@
 /* The exchange, receiving side: open, verify, de-duplicate, commit, receipt; relays. */
 
 #include "crypto/merkle.h"
+#include "crypto/sha256.h"
 #include "lib/err.h"
 #include "lib/failpoint.h"
 #include "net/exchange_internal.h"
@@ -335,7 +336,7 @@ static void exchange_relay(struct net *n, struct link *l, uint8_t *env, size_t l
 		free(env);
 		return;
 	}
-	crypto_hash_sha256(rj->m.hash, env, len);
+	sha256(rj->m.hash, env, len);
 	memcpy(rj->m.id, id, 16);
 	memcpy(rj->m.author, from, 32);
 	memcpy(rj->m.recipient, to, 32);

@@ -1,4 +1,5 @@
 #include "wire/audit.h"
+#include "crypto/sha256.h"
 #include "lib/err.h"
 #include "wire/log_entry.h"
 #include "wire/tree_head.h"
@@ -25,7 +26,7 @@ struct audit {
 	size_t n_collected, cap_collected;
 	/* The alarm records right after the header, hashed as they come. */
 	bool alarms_closed;
-	crypto_hash_sha256_state alarms_st;
+	struct sha256_state alarms_st;
 	struct audit_alarm *alarms;
 	size_t n_alarms;
 	char alarms_name[AUDIT_NAME_MAX + 1];
@@ -279,7 +280,7 @@ static int audit_header(struct audit *a, const struct export_header *h)
 	if (!(a->opts.flags & LOG_VERIFY_HASH_ONLY) && export_header_verify(h) != 0)
 		return audit_fail(a, 0, "header: signature does not verify with its node key");
 	a->res.header_ok = true;
-	crypto_hash_sha256_init(&a->alarms_st);
+	sha256_init(&a->alarms_st);
 	probes_at_size(a);
 	return 0;
 }
@@ -348,8 +349,8 @@ static int audit_alarm(struct audit *a, const struct export_record *rec, const u
 	if (k >= count)
 		return audit_fail(a, 0, "alarm %llu: beyond the %llu alarms the header counts",
 				  (unsigned long long)k, (unsigned long long)count);
-	crypto_hash_sha256_update(&a->alarms_st, prefix, sizeof(prefix));
-	crypto_hash_sha256_update(&a->alarms_st, in, len);
+	sha256_update(&a->alarms_st, prefix, sizeof(prefix));
+	sha256_update(&a->alarms_st, in, len);
 	if (!(p = realloc(a->alarms, (k + 1) * sizeof(*p))))
 		return ERR_NOMEM;
 	a->alarms = p;
@@ -372,7 +373,7 @@ static int audit_alarms_close(struct audit *a)
 		return audit_fail(a, 0, "alarms: the file has %llu alarms, the header counts %llu",
 				  (unsigned long long)a->n_alarms,
 				  (unsigned long long)a->res.header.alarm_count);
-	crypto_hash_sha256_final(&a->alarms_st, h);
+	sha256_final(&a->alarms_st, h);
 	if (sodium_memcmp(h, a->res.header.alarms_hash, 32) != 0)
 		return audit_fail(a, 0, "alarms: the alarm records do not match the hash the header "
 				  "signs");

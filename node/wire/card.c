@@ -1,5 +1,6 @@
 #include "wire/card.h"
 #include "crypto/identity.h"
+#include "crypto/sha256.h"
 #include "lib/err.h"
 #include "wire/message.h"
 
@@ -136,8 +137,8 @@ static int body_facts_forwarded(const Coex__Forwarded *fw, const struct message_
 			    : p->hop_limit > BODY_HOPS_MAX || fw->hops_left >= p->hop_limit ? ERR_LIMIT : 0;
 			if (r != 0)
 				goto out;
-			crypto_hash_sha256(f->original_signed_hash, cl->packed,
-					   coex__signed__get_packed_size(fw->original));
+			sha256(f->original_signed_hash, cl->packed,
+			       coex__signed__get_packed_size(fw->original));
 			memcpy(f->origin, cl->meta.author, 32);
 			memcpy(f->original_id, cl->meta.id, 16);
 			f->n_path = n; /* path[0] is the origin, then each forwarder outwards */

@@ -1,5 +1,6 @@
 #include "wire/log_verify.h"
 #include "crypto/identity.h"
+#include "crypto/sha256.h"
 #include "lib/err.h"
 #include "wire/log_entry.h"
 
@@ -213,7 +214,7 @@ void log_verify_job_run_memo(struct log_verify_job *j, struct log_verify_memo *m
 		job_run_receipt(j, memo);
 		break;
 	case LOG_VERIFY_JOB_ENVELOPE:
-		crypto_hash_sha256(h, j->data, j->len);
+		sha256(h, j->data, j->len);
 		if (sodium_memcmp(h, j->hash, 32) != 0)
 			job_fail(j, ERR_CRYPTO, "entry %llu: envelope does not match the hash the "
 				 "entry names", (unsigned long long)j->index);

@@ -1,5 +1,6 @@
 #include "wire/message.h"
 #include "crypto/identity.h"
+#include "crypto/sha256.h"
 #include "lib/err.h"
 
 #include "coex.pb-c.h"
@@ -261,7 +262,7 @@ int message_seal(const struct identity *author, const uint8_t box_key[MESSAGE_BO
 	if (crypto_box_easy_afternm(sealed, plain, plain_len, nonce, box_key) != 0)
 		goto out;
 	coex__envelope__pack(&e, env);
-	crypto_hash_sha256(hash_out, env, len);
+	sha256(hash_out, env, len);
 	*env_out = env;
 	*env_len = len;
 	env = NULL;
@@ -336,7 +337,7 @@ int message_open(const struct identity *self, const uint8_t box_key[MESSAGE_BOX_
 	}
 	if ((r = message_open_sealed(self, box_key, e, &o)) != 0)
 		goto out;
-	crypto_hash_sha256(o.hash, env, len);
+	sha256(o.hash, env, len);
 	o.hops_left = e->hops_left;
 	memcpy(o.from, e->from.data, MESSAGE_KEY_LEN);
 	memcpy(o.to, e->to.data, MESSAGE_KEY_LEN);

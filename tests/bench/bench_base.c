@@ -1,7 +1,10 @@
 /* Baselines, measured in the same run as the node: the public-key work every proposal needs
  * (the author's signature and the receiver's verification: the crypto floor), the cheap
- * symmetric work around it, and the disk's durable group-commit rate. */
+ * symmetric work around it, SHA-256 (libsodium's and coex's own, which the audit mostly
+ * runs), and the disk's durable group-commit rate. */
 #include "bench.h"
+
+#include "crypto/sha256.h"
 
 #include <sodium.h>
 #include <sqlite3.h>
@@ -65,6 +68,65 @@ static int op_aead(struct base_ctx *c)
 static int op_sha256(struct base_ctx *c)
 {
 	return crypto_hash_sha256(c->out, c->msg, BASE_MSG);
+}
+
+/* One SHA-256 of len bytes by libsodium (impl < 0) or by crypto/sha256 (impl >= 0). */
+static void sha_once(int impl, uint8_t out[32], const uint8_t *in, size_t len)
+{
+	if (impl < 0)
+		crypto_hash_sha256(out, in, len);
+	else
+		sha256_with((enum sha256_impl)impl, out, in, len);
+}
+
+/* MB/s (10^6 bytes) hashing len-byte inputs for about seconds, on this core. */
+static double sha_mb_per_s(int impl, const uint8_t *in, size_t len, double seconds)
+{
+	double t0 = bench_now(), t = t0;
+	uint8_t out[32];
+	long n = 0;
+
+	while (t < t0 + seconds) {
+		for (int i = 0; i < BASE_CHECK_EVERY; i++)
+			sha_once(impl, out, in, len);
+		n += BASE_CHECK_EVERY;
+		t = bench_now();
+	}
+	return (double)n * (double)len / (t - t0) / 1e6;
+}
+
+/* SHA-256 throughput by input size: libsodium against crypto/sha256 on this CPU. */
+static void bench_sha256(double seconds)
+{
+	static const struct {
+		size_t len;
+		const char *key, *label;
+	} sizes[] = {
+		{ 64, "64", "64 B" },
+		{ 1024, "1k", "1 KiB" },
+		{ 1 << 20, "1m", "1 MiB" },
+	};
+	uint8_t *in = malloc(1 << 20);
+	char key[64], label[96];
+
+	if (!in)
+		bench_die("out of memory");
+	randombytes_buf(in, 1 << 20);
+	report_section(sha256_best() == SHA256_SHANI
+			       ? "baselines: SHA-256, one core, MB/s (coex: x86 SHA extensions)"
+			       : "baselines: SHA-256, one core, MB/s (coex: libsodium, no SHA extensions)");
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		double sodium = sha_mb_per_s(-1, in, sizes[i].len, seconds);
+		double ours = sha_mb_per_s((int)sha256_best(), in, sizes[i].len, seconds);
+
+		snprintf(key, sizeof(key), "sha256_sodium_%s_mb_per_s", sizes[i].key);
+		snprintf(label, sizeof(label), "libsodium crypto_hash_sha256, %s inputs", sizes[i].label);
+		report_add(key, label, sodium, "MB/s", RATIO_NONE);
+		snprintf(key, sizeof(key), "sha256_coex_%s_mb_per_s", sizes[i].key);
+		snprintf(label, sizeof(label), "coex sha256, %s inputs", sizes[i].label);
+		report_add(key, label, ours, "MB/s", RATIO_NONE);
+	}
+	free(in);
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -138,6 +200,7 @@ void bench_crypto(const struct bench_sizes *z)
 	report_add("crypto_floor_per_s", "crypto floor (all cores)", floor1 * (double)cores, "/s",
 		   RATIO_FLOOR);
 	sodium_free(c);
+	bench_sha256(z->crypto_s / 2);
 }
 
 static void db_exec(sqlite3 *db, const char *sql)
