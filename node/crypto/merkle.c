@@ -54,6 +54,22 @@ static uint64_t split_point(uint64_t n)
 
 /* ---- Verification (RFC 9162 §2.1.3.2 and §2.1.4.2, step by step) ---- */
 
+void merkle_inclusion_step(uint64_t *fn, uint64_t *sn, const uint8_t sibling[MERKLE_HASH_LEN],
+			   uint8_t r[MERKLE_HASH_LEN])
+{
+	if ((*fn & 1) || *fn == *sn) {
+		merkle_node_hash(sibling, r, r);
+		while (!(*fn & 1) && *fn != 0) {
+			*fn >>= 1;
+			*sn >>= 1;
+		}
+	} else {
+		merkle_node_hash(r, sibling, r);
+	}
+	*fn >>= 1;
+	*sn >>= 1;
+}
+
 int merkle_verify_inclusion(uint64_t index, uint64_t size, const uint8_t leaf_hash[MERKLE_HASH_LEN],
 			    const uint8_t (*proof)[MERKLE_HASH_LEN], size_t n,
 			    const uint8_t root[MERKLE_HASH_LEN])
@@ -70,17 +86,7 @@ int merkle_verify_inclusion(uint64_t index, uint64_t size, const uint8_t leaf_ha
 	for (i = 0; i < n; i++) {
 		if (sn == 0)
 			return ERR_PROTO; /* proof longer than the path */
-		if ((fn & 1) || fn == sn) {
-			merkle_node_hash(proof[i], r, r);
-			while (!(fn & 1) && fn != 0) {
-				fn >>= 1;
-				sn >>= 1;
-			}
-		} else {
-			merkle_node_hash(r, proof[i], r);
-		}
-		fn >>= 1;
-		sn >>= 1;
+		merkle_inclusion_step(&fn, &sn, proof[i], r);
 	}
 	if (sn != 0)
 		return ERR_PROTO; /* proof shorter than the path */

@@ -41,6 +41,10 @@ void merkle_leaf_hash(const uint8_t *entry, size_t len, uint8_t out[MERKLE_HASH_
 void merkle_node_hash(const uint8_t l[MERKLE_HASH_LEN], const uint8_t r[MERKLE_HASH_LEN],
 		      uint8_t out[MERKLE_HASH_LEN]);
 
+/* One step of RFC 9162's inclusion-proof check (2.1.3.2): folds the sibling hash into r and
+ * moves the indices fn, sn up the tree. For verifiers that walk a proof themselves. */
+void merkle_inclusion_step(uint64_t *fn, uint64_t *sn, const uint8_t sibling[MERKLE_HASH_LEN],
+			   uint8_t r[MERKLE_HASH_LEN]);
 /* Verifies that leaf_hash is leaf `index` of the tree of `size` leaves whose hash is root,
  * given the audit path proof[0..n) (RFC 9162 §2.1.3.2).
  * Returns 0; ERR_PROTO if index >= size or n is not the path length for (index, size);

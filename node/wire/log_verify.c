@@ -129,17 +129,7 @@ static int verify_inclusion(struct log_verify_memo *m, uint64_t index, uint64_t 
 		m->sn[i] = sn;
 		memcpy(m->r[i], r, 32);
 		memcpy(m->proof[i], proof[i], 32);
-		if ((fn & 1) || fn == sn) {
-			merkle_node_hash(proof[i], r, r);
-			while (!(fn & 1) && fn != 0) {
-				fn >>= 1;
-				sn >>= 1;
-			}
-		} else {
-			merkle_node_hash(r, proof[i], r);
-		}
-		fn >>= 1;
-		sn >>= 1;
+		merkle_inclusion_step(&fn, &sn, proof[i], r);
 	}
 	if (sn != 0)
 		return ERR_PROTO;
