@@ -186,6 +186,22 @@ class World:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
+
+def last(out):
+    """The last line of a command's output: the id `coex propose` and friends print."""
+    return out.strip().splitlines()[-1]
+
+
+def state(node, mid):
+    """A message's state as `coex show` tells it."""
+    return node.cli("show", mid, json_out=True)["state"]
+
+
+def inbox_of(node, kind=None):
+    """The node's inbox, or the messages of one kind in it."""
+    return [m for m in node.cli("inbox", json_out=True) if kind is None or m["kind"] == kind]
+
+
 def partner_up(a, b, timeout=20.0):
     """Partners a and b by invite code and waits for the link on both sides."""
     code = a.cli("invite").strip().splitlines()[-1]

@@ -17,21 +17,9 @@ import subprocess
 
 import harness
 import oracle
-from harness import check, wait_for
+from harness import check, inbox_of, last, state, wait_for
 
 FAST = {"reconnect_min_ms": 200, "reconnect_max_ms": 1000}
-
-
-def last(out):
-    return out.strip().splitlines()[-1]
-
-
-def state(node, mid):
-    return node.cli("show", mid, json_out=True)["state"]
-
-
-def inbox_of(node, kind=None):
-    return [m for m in node.cli("inbox", json_out=True) if kind is None or m["kind"] == kind]
 
 
 def refused(node, args, words):
