@@ -98,4 +98,8 @@ void ctl_cmd_thread(struct ctl_client *c, const Coex__ShowRequest *req);
 /* ctl_log.c: coex log, log verify, log export (req->cmd_case says which) */
 void ctl_cmd_log(struct ctl_client *c, const Coex__CtlRequest *req);
 
+/* ctl_msg.c: writes a message into err (errlen bytes) and returns code. */
+int ctl_fail(char *err, size_t errlen, int code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
 #endif

@@ -20,7 +20,6 @@
 
 #include <sodium.h>
 #include <stdio.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -480,17 +479,6 @@ struct forward_plan {
 	uint8_t origin[32], back[32];
 };
 
-__attribute__((format(printf, 4, 5)))
-static int forward_fail(char *why, size_t cap, int r, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, cap, fmt, ap);
-	va_end(ap);
-	return r;
-}
-
 static int ctl_forward_check(struct ctl *c, const struct store_msg *m, const struct store_partner *to,
 			     struct forward_plan *plan, char *why, size_t cap)
 {
@@ -500,17 +488,17 @@ static int ctl_forward_check(struct ctl *c, const struct store_msg *m, const str
 	bool on_path;
 
 	if (m->dir != STORE_MSG_IN || (m->kind != MESSAGE_KIND_PROPOSAL && m->kind != MESSAGE_KIND_FORWARDED))
-		return forward_fail(why, cap, ERR_INVAL, "only a proposal this node received can be forwarded");
+		return ctl_fail(why, cap, ERR_INVAL, "only a proposal this node received can be forwarded");
 	if (intro_read(m, &meta, &f, NULL, 0) != 0)
-		return forward_fail(why, cap, ERR_PROTO, "the proposal cannot be read");
+		return ctl_fail(why, cap, ERR_PROTO, "the proposal cannot be read");
 	if (m->kind == MESSAGE_KIND_PROPOSAL) {
 		if (!f.forwardable || f.hop_limit == 0)
-			return forward_fail(why, cap, ERR_DENIED, "the author did not mark this proposal forwardable");
+			return ctl_fail(why, cap, ERR_DENIED, "the author did not mark this proposal forwardable");
 		plan->hops_left = f.hop_limit - 1;
 		memcpy(plan->origin, m->author, 32);
 	} else {
 		if (f.hops_left == 0)
-			return forward_fail(why, cap, ERR_LIMIT, "the hop limit is reached: the author allowed no further forwarding");
+			return ctl_fail(why, cap, ERR_LIMIT, "the hop limit is reached: the author allowed no further forwarding");
 		plan->hops_left = f.hops_left - 1;
 		memcpy(plan->origin, f.origin, 32);
 	}
@@ -519,14 +507,14 @@ static int ctl_forward_check(struct ctl *c, const struct store_msg *m, const str
 	for (size_t i = 0; m->kind == MESSAGE_KIND_FORWARDED && i < f.n_path; i++)
 		on_path = on_path || !memcmp(to->id, f.path[i], 32);
 	if (on_path)
-		return forward_fail(why, cap, ERR_INVAL, "%s is the proposal's author or already passed it on", to->name);
+		return ctl_fail(why, cap, ERR_INVAL, "%s is the proposal's author or already passed it on", to->name);
 	if (m->expires_ms && (uint64_t)m->expires_ms <= (uint64_t)time(NULL) * 1000)
-		return forward_fail(why, cap, ERR_EXPIRED, "the proposal has expired");
+		return ctl_fail(why, cap, ERR_EXPIRED, "the proposal has expired");
 	memcpy(fc.to, to->id, 32);
 	fc.already = false;
 	store_msg_thread(c->deps.store, m->has_thread ? m->thread : m->id, forward_seen, &fc);
 	if (fc.already)
-		return forward_fail(why, cap, ERR_EXISTS, "already forwarded to %s", to->name);
+		return ctl_fail(why, cap, ERR_EXISTS, "already forwarded to %s", to->name);
 	return 0;
 }
 
@@ -547,7 +535,7 @@ static int ctl_forward_body(struct ctl *c, const struct store_msg *m, const stru
 	if ((r = ctl_forward_check(c, m, to, &plan, why, cap)) != 0)
 		return r;
 	if (!(out->orig = coex__signed__unpack(NULL, m->signed_len, m->signed_msg)))
-		return forward_fail(why, cap, ERR_PROTO, "the proposal cannot be read");
+		return ctl_fail(why, cap, ERR_PROTO, "the proposal cannot be read");
 	ctl_body_init(&out->b, c, to->id, 0);
 	out->b.body.expires_ms = (uint64_t)m->expires_ms; /* a forward never outlives the original */
 	out->b.body.thread.data = (uint8_t *)(m->has_thread ? m->thread : m->id);

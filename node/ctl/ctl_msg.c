@@ -53,11 +53,7 @@ static const char *ctl_state_str(int state)
 	return state >= 0 && state <= STORE_MSG_RECEIVED ? st[state] : "?";
 }
 
-/* Writes why into err and returns code. */
-static int ctl_fail(char *err, size_t errlen, int code, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int ctl_fail(char *err, size_t errlen, int code, const char *fmt, ...)
+int ctl_fail(char *err, size_t errlen, int code, const char *fmt, ...)
 {
 	va_list ap;
 
