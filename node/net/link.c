@@ -519,6 +519,10 @@ static void link_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 
 int link_start_read(struct link *l)
 {
+	/* Frames are whole messages the partner waits for (an envelope, a receipt): send each
+	 * at once rather than wait, as Nagle would, for the ack of the previous one. Failing to
+	 * set it only costs latency. */
+	(void)uv_tcp_nodelay(&l->tcp, 1);
 	return uv_read_start((uv_stream_t *)&l->tcp, link_alloc, link_on_read);
 }
 

@@ -102,6 +102,14 @@ static const char *const store_migrations[] = {
 	/* 6: the messages this node forwarded, found at start without a scan (kind 5 is
 	 * MESSAGE_KIND_FORWARDED): the node relays answers only for the threads it forwarded. */
 	"CREATE INDEX messages_forwarded ON messages (dir) WHERE kind = 5;",
+	/* 7: fewer index pages written per message. Every index keyed by a random value costs a
+	 * page write per message at commit; the first message of a thread names it (thread =
+	 * its own id), so the thread index keeps only the replies, and the root is found by id
+	 * in the de-duplication index, now (id, author) so that id alone can search it. */
+	"DROP INDEX messages_thread;"
+	"CREATE INDEX messages_replies ON messages (thread, stored_ms) WHERE thread <> id;"
+	"DROP INDEX messages_author_id;"
+	"CREATE UNIQUE INDEX messages_id_author ON messages (id, author);",
 };
 
 _Static_assert(sizeof(store_migrations) / sizeof(store_migrations[0]) == STORE_SCHEMA_VERSION,

@@ -481,6 +481,8 @@ int store_msg_list(struct store *s, int dir, size_t limit,
 	return store_msg_each(s, st, false, fn, arg, "msg_list");
 }
 
+/* The replies through messages_replies, the root (thread = its id) through
+ * messages_id_author: no index holds every message of a thread (migration 7). */
 int store_msg_thread(struct store *s, const uint8_t thread[16],
 		     int (*fn)(void *arg, const struct store_msg *m), void *arg)
 {
@@ -488,7 +490,8 @@ int store_msg_thread(struct store *s, const uint8_t thread[16],
 	int rc, r;
 
 	if ((r = store_stmt(s, STMT_MSG_THREAD,
-			    "SELECT " MSG_COLS MSG_BLOB_COLS " FROM messages WHERE thread = ?1"
+			    "SELECT " MSG_COLS MSG_BLOB_COLS " FROM messages"
+			    " WHERE (thread = ?1 AND thread <> id) OR (id = ?1 AND thread = ?1)"
 			    " ORDER BY stored_ms, rowid", &st)) != 0)
 		return r;
 	if ((rc = sqlite3_bind_blob(st, 1, thread, 16, SQLITE_STATIC)) != SQLITE_OK) {

@@ -658,6 +658,112 @@ static void test_failed_migration_rolls_back(void **state)
 	assert_int_equal(atoi(buf), 1);
 }
 
+/* The query plan of sql on the database at path, its rows' details joined by "; ". */
+static void raw_plan(const char *path, const char *sql, char *out, size_t cap)
+{
+	char q[1024];
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	size_t n = 0;
+
+	snprintf(q, sizeof(q), "EXPLAIN QUERY PLAN %s", sql);
+	out[0] = '\0';
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, q, -1, &st, NULL), SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW && n < cap)
+		n += (size_t)snprintf(out + n, cap - n, "%s; ", (const char *)sqlite3_column_text(st, 3));
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
+static struct store_msg thread_msg(uint8_t h, uint8_t id, uint8_t author, uint8_t thread,
+				   int64_t stored_ms)
+{
+	static uint8_t env[1] = {7};
+	struct store_msg m;
+
+	memset(&m, 0, sizeof(m));
+	memset(m.hash, h, sizeof(m.hash));
+	memset(m.id, id, sizeof(m.id));
+	memset(m.author, author, sizeof(m.author));
+	m.has_thread = true;
+	memset(m.thread, thread, sizeof(m.thread));
+	m.stored_ms = stored_ms;
+	m.dir = STORE_MSG_IN;
+	m.state = STORE_MSG_RECEIVED;
+	m.envelope = env;
+	m.envelope_len = sizeof(env);
+	return m;
+}
+
+static int on_thread_hash(void *arg, const struct store_msg *m)
+{
+	char *seen = arg;
+	size_t n = strlen(seen);
+
+	seen[n] = (char)('0' + m->hash[0]);
+	seen[n + 1] = '\0';
+	return 0;
+}
+
+/* Migration 7 on a database with messages as version 6 left it: threads are listed as
+ * before (the root, then the replies), (author, id) stays unique, and the indexes that
+ * replaced the old ones serve the queries. */
+static void test_upgrade_from_v6(void **state)
+{
+	struct fixture *f = *state;
+	struct store_msg root = thread_msg(1, 0xa1, 0x11, 0xa1, 100),
+			 reply = thread_msg(2, 0xb2, 0x22, 0xa1, 200),
+			 other = thread_msg(3, 0xc3, 0x11, 0xc3, 150),
+			 late = thread_msg(4, 0xd4, 0x11, 0xa1, 50), /* stored first: listed first */
+			 dup = thread_msg(5, 0xa1, 0x11, 0xa1, 300),
+			 same_id = thread_msg(6, 0xa1, 0x22, 0xc3, 300), got;
+	char buf[512], seen[16] = "";
+
+	assert_int_equal(store_msg_insert(f->s, &root), 0);
+	assert_int_equal(store_msg_insert(f->s, &reply), 0);
+	assert_int_equal(store_msg_insert(f->s, &other), 0);
+	assert_int_equal(store_msg_insert(f->s, &late), 0);
+	store_close(f->s);
+	f->s = NULL;
+	raw_exec(f->path, "DROP INDEX messages_replies; DROP INDEX messages_id_author;"
+			  "CREATE UNIQUE INDEX messages_author_id ON messages (author, id);"
+			  "CREATE INDEX messages_thread ON messages (thread, stored_ms)"
+			  " WHERE thread IS NOT NULL;"
+			  "PRAGMA user_version = 6;");
+	assert_int_equal(store_open(f->path, &f->s), 0);
+	raw_text(f->path, "PRAGMA user_version", buf, sizeof(buf));
+	assert_int_equal(atoi(buf), STORE_SCHEMA_VERSION);
+	raw_text(f->path, "SELECT group_concat(name, ' ') FROM (SELECT name FROM sqlite_master"
+			  " WHERE tbl_name = 'messages' AND type = 'index' ORDER BY name)",
+		 buf, sizeof(buf));
+	assert_string_equal(buf, "messages_dir_stored messages_forwarded messages_id_author"
+				 " messages_replies messages_state messages_stored"
+				 " sqlite_autoindex_messages_1");
+
+	assert_int_equal(store_msg_thread(f->s, root.id, on_thread_hash, seen), 0);
+	assert_string_equal(seen, "412");
+	seen[0] = '\0';
+	assert_int_equal(store_msg_thread(f->s, other.thread, on_thread_hash, seen), 0);
+	assert_string_equal(seen, "3");
+	assert_int_equal(store_msg_get_by_id(f->s, reply.author, reply.id, &got), 0);
+	assert_memory_equal(got.hash, reply.hash, 32);
+	store_msg_release(&got);
+	assert_int_equal(store_msg_insert(f->s, &dup), ERR_EXISTS);
+	assert_int_equal(store_msg_insert(f->s, &same_id), 0); /* another author's id */
+	seen[0] = '\0';
+	assert_int_equal(store_msg_thread(f->s, other.thread, on_thread_hash, seen), 0);
+	assert_string_equal(seen, "36");
+
+	raw_plan(f->path, "SELECT * FROM messages WHERE (thread = ?1 AND thread <> id)"
+			  " OR (id = ?1 AND thread = ?1) ORDER BY stored_ms, rowid", buf, sizeof(buf));
+	assert_non_null(strstr(buf, "USING INDEX messages_replies (thread=?)"));
+	assert_non_null(strstr(buf, "USING INDEX messages_id_author (id=?)"));
+	assert_null(strstr(buf, "SCAN"));
+	raw_plan(f->path, "SELECT * FROM messages WHERE author = ?1 AND id = ?2", buf, sizeof(buf));
+	assert_non_null(strstr(buf, "messages_id_author (id=? AND author=?)"));
+}
+
 /* Migration 5: the log's verified mark, one row, replaced whole. */
 static void test_log_mark(void **state)
 {
@@ -729,6 +835,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reopen_persists, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_upgrade_from_v1, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_upgrade_from_v2, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_upgrade_from_v6, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_migration_rolls_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_migration_3_rolls_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
