@@ -107,6 +107,7 @@ struct bench_node {
 	char id[BENCH_ID_MAX];
 	pid_t pid;
 	const struct bench_opts *opts;
+	double start_timeout_s;      /* 0: 20 s (a hub merging 10,000 partners takes longer) */
 };
 
 /* coex init in ROOT/name (a fast-reconnect [limits] section, no inbound rate cap). */
