@@ -71,10 +71,8 @@ struct exchange_peer *exchange_peer_get(struct peer *p)
 {
 	if (!p->xp) {
 		struct exchange_peer *xp = calloc(1, sizeof(*xp));
-		if (!xp || !(xp->win = calloc(EXCHANGE_WINDOW, sizeof(*xp->win)))) {
-			free(xp);
+		if (!xp)
 			return NULL;
-		}
 		p->xp = xp;
 	}
 	return p->xp;

@@ -176,6 +176,11 @@ static int exchange_send_one(struct net *n, struct peer *p, uint64_t seq, const 
 	int sent = 0;
 
 	memset(&m, 0, sizeof(m));
+	/* The window is made with the first message, so an idle link holds none. */
+	if (!xp->win && !(xp->win = calloc(EXCHANGE_WINDOW, sizeof(*xp->win)))) {
+		free(f);
+		return 0;
+	}
 	if (f && memcmp(f->hash, hash, 32) == 0) { /* never sent yet, so still "queued" */
 		env = f->env;
 		len = f->len;

@@ -92,7 +92,7 @@ int listener_start(struct net *n)
 				 .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
 	struct addrinfo *res = NULL;
 	struct sockaddr_storage ss;
-	int len = sizeof(ss), r;
+	int len = sizeof(ss), r, backlog;
 	char host[256], port[16];
 
 	if (addr_split(n->listen_cfg, host, sizeof(host), port, sizeof(port)) != 0)
@@ -106,7 +106,10 @@ int listener_start(struct net *n)
 	n->listener.data = n;
 	if ((r = uv_tcp_bind(&n->listener, res->ai_addr, 0)) != 0)
 		goto out;
-	if ((r = uv_listen((uv_stream_t *)&n->listener, 128, listener_on_connection)) != 0)
+	/* The kernel's queue holds as many connections as handshakes may be in progress: a
+	 * shorter one drops SYNs from a burst of partners, who then wait a second to retry. */
+	backlog = n->cfg.handshakes_total > 128 ? (int)n->cfg.handshakes_total : 128;
+	if ((r = uv_listen((uv_stream_t *)&n->listener, backlog, listener_on_connection)) != 0)
 		goto out;
 	if ((r = uv_tcp_getsockname(&n->listener, (struct sockaddr *)&ss, &len)) != 0)
 		goto out;

@@ -45,12 +45,60 @@ void net_partner_name_from(const char *display, char *out, size_t cap)
 	out[o < cap ? o : cap - 1] = '\0';
 }
 
+/* Keys are public and chosen by whoever holds them, but only partners are in the table (an
+ * operator's choice), so a plain bucket from the key's bytes is enough. */
+static size_t net_peer_slot(const struct net *n, const uint8_t pk[32])
+{
+	uint64_t h;
+
+	memcpy(&h, pk, sizeof(h));
+	return (size_t)(h % n->peer_tab_cap);
+}
+
 struct peer *net_peer_by_pk(struct net *n, const uint8_t pk[32])
 {
-	for (struct peer *p = n->peers; p; p = p->next)
+	if (!n->peer_tab)
+		return NULL;
+	for (struct peer *p = n->peer_tab[net_peer_slot(n, pk)]; p; p = p->hnext)
 		if (memcmp(p->pk, pk, 32) == 0)
 			return p;
 	return NULL;
+}
+
+/* Keeps the table at most one peer per bucket on average. */
+static int net_peer_index(struct net *n, struct peer *p)
+{
+	if (n->n_peers + 1 > n->peer_tab_cap) {
+		size_t cap = n->peer_tab_cap ? n->peer_tab_cap * 2 : 64;
+		struct peer **tab = calloc(cap, sizeof(*tab));
+
+		if (!tab)
+			return ERR_NOMEM;
+		free(n->peer_tab);
+		n->peer_tab = tab;
+		n->peer_tab_cap = cap;
+		for (struct peer *q = n->peers; q; q = q->next) {
+			size_t i = net_peer_slot(n, q->pk);
+			q->hnext = tab[i];
+			tab[i] = q;
+		}
+	}
+	p->hnext = n->peer_tab[net_peer_slot(n, p->pk)];
+	n->peer_tab[net_peer_slot(n, p->pk)] = p;
+	n->n_peers++;
+	return 0;
+}
+
+static void net_peer_unindex(struct net *n, struct peer *p)
+{
+	struct peer **pp = &n->peer_tab[net_peer_slot(n, p->pk)];
+
+	while (*pp && *pp != p)
+		pp = &(*pp)->hnext;
+	if (*pp) {
+		*pp = p->hnext;
+		n->n_peers--;
+	}
 }
 
 struct peer *net_peer_add(struct net *n, const struct store_partner *sp)
@@ -66,6 +114,10 @@ struct peer *net_peer_add(struct net *n, const struct store_partner *sp)
 		}
 		memcpy(p->pk, sp->id, 32);
 		p->since_wall_ms = net_wall_ms();
+		if (net_peer_index(n, p) != 0) {
+			free(p);
+			return NULL;
+		}
 		p->next = n->peers;
 		n->peers = p;
 	}
@@ -349,6 +401,7 @@ void net_free(struct net *n)
 		exchange_peer_free(p);
 		free(p);
 	}
+	free(n->peer_tab);
 	exchange_free(n->ex);
 	replay_cache_free(n->replay);
 	free(n);
@@ -374,6 +427,7 @@ void net_partner_removed(struct net *n, const uint8_t id[32])
 	if (!(p = *pp))
 		return;
 	*pp = p->next;
+	net_peer_unindex(n, p);
 	p->link = p->dial = NULL;
 	for (struct link *l = n->links; l; l = next) {
 		next = l->next;

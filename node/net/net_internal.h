@@ -58,6 +58,7 @@ struct link {
 
 struct peer {
 	struct peer *next;
+	struct peer *hnext;             /* net->peer_tab chain */
 	uint8_t pk[32], x_pk[32];
 	char name[65];
 	char address[256];
@@ -98,6 +99,8 @@ struct net {
 	uv_timer_t tick;
 	uint64_t last_tick_ms;          /* loop time the tick last ran, for the lag metrics */
 	struct peer *peers;
+	struct peer **peer_tab;         /* peers by key: every handshake looks its partner up */
+	size_t peer_tab_cap, n_peers;
 	struct link *links;
 	struct link *hs_links;          /* inbound links still in their handshake */
 	uint32_t n_hs;

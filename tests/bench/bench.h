@@ -35,6 +35,7 @@ struct bench_opts {
 	char coexd[BENCH_PATH_MAX];
 	char coex[BENCH_PATH_MAX];
 	const char *perf_dir;        /* --perf DIR: perf record the nodes during the throughput run */
+	bool links_only;             /* --only links: the link-scale part alone */
 };
 
 /* Counts for one run, after --quick and the scale are applied. */
@@ -44,6 +45,8 @@ struct bench_sizes {
 	int depth;                   /* proposals in flight on each of them */
 	long latency_n;
 	long backlog_n;
+	long links_n[2];             /* link scale: partner links held, two runs (0: no second) */
+	const char *links_key[2];    /* their JSON key prefixes: "links_1k", "links_10k" */
 	int scale_partners;
 	long scale_n;
 	double crypto_s;             /* seconds per crypto baseline */
@@ -70,6 +73,10 @@ void bench_child_forget(pid_t pid);           /* after the bench reaped it itsel
 /* Starts argv[0] (a path) with stdout and stderr appended to log_path (NULL: /dev/null), dies
  * with the bench. Returns the pid, registered for cleanup. */
 pid_t bench_spawn(char *const argv[], const char *log_path);
+/* Starts argv[0] with its stdin and stdout on pipes (stderr: the bench's), dies with the
+ * bench. Returns the pid, registered for cleanup; *to_child and *from_child are the pipes'
+ * other ends (close-on-exec). */
+pid_t bench_spawn_pipes(char *const argv[], int *to_child, int *from_child);
 /* Runs argv to completion; its stdout (at most outlen - 1 bytes, NUL-terminated) in out, if
  * out. Returns the exit status (0..255), or -1 if it did not exit normally. */
 int bench_run(char *const argv[], char *out, size_t outlen);
@@ -100,6 +107,7 @@ struct bench_node {
 	char id[BENCH_ID_MAX];
 	pid_t pid;
 	const struct bench_opts *opts;
+	double start_timeout_s;      /* 0: 20 s (a hub merging 10,000 partners takes longer) */
 };
 
 /* coex init in ROOT/name (a fast-reconnect [limits] section, no inbound rate cap). */
@@ -196,6 +204,8 @@ void bench_zmq(const struct bench_sizes *z);      /* bench_zmq.c */
 /* bench_exchange.c: one pair of nodes; throughput (1), latency (2), then on a full run the
  * log export and audit of the sender's log (4). */
 void bench_exchange(const struct bench_opts *o, const struct bench_sizes *z);
+/* bench_links.c: one hub holding N partner links from one generator process (3). */
+void bench_links(const struct bench_opts *o, const struct bench_sizes *z);
 /* bench_scale.c: a hub with several partners (3) and a backlog drained after a restart (5). */
 void bench_link_scale(const struct bench_opts *o, const struct bench_sizes *z);
 void bench_backlog(const struct bench_opts *o, const struct bench_sizes *z);

@@ -109,7 +109,8 @@ void bench_node_start(struct bench_node *n)
 	char *argv[] = { (char *)n->opts->coexd, "--data", n->dir, NULL };
 	Coex__CtlRequest req = COEX__CTL_REQUEST__INIT;
 	Coex__IdRequest idr = COEX__ID_REQUEST__INIT;
-	double deadline = bench_now() + NODE_START_TIMEOUT_S;
+	double limit = n->start_timeout_s > 0 ? n->start_timeout_s : NODE_START_TIMEOUT_S;
+	double deadline = bench_now() + limit;
 
 	req.cmd_case = COEX__CTL_REQUEST__CMD_ID;
 	req.id = &idr;
@@ -130,7 +131,7 @@ void bench_node_start(struct bench_node *n)
 		}
 		if (bench_now() > deadline) {
 			node_log_tail(n);
-			bench_die("coexd %s did not answer within %d s", n->name, NODE_START_TIMEOUT_S);
+			bench_die("coexd %s did not answer within %.0f s", n->name, limit);
 		}
 		bench_sleep_ms(NODE_POLL_MS);
 	}

@@ -213,6 +213,30 @@ pid_t bench_spawn(char *const argv[], const char *log_path)
 	return pid;
 }
 
+pid_t bench_spawn_pipes(char *const argv[], int *to_child, int *from_child)
+{
+	int in[2], out[2];
+	pid_t pid;
+
+	if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0)
+		bench_die("pipe: %s", strerror(errno));
+	fflush(NULL);
+	if ((pid = fork()) < 0)
+		bench_die("fork: %s", strerror(errno));
+	if (pid == 0) {
+		child_setup(out[1], 2);
+		dup2(in[0], 0);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	bench_child_add(pid);
+	*to_child = in[1];
+	*from_child = out[0];
+	return pid;
+}
+
 int bench_run(char *const argv[], char *out, size_t outlen)
 {
 	int p[2], status;

@@ -102,7 +102,7 @@ void bench_link_scale(const struct bench_opts *o, const struct bench_sizes *z)
 			/* best effort: say so and go on with the rest of the run */
 			snprintf(note, sizeof(note), "not measured: the link hub <-> %.31s did not come up "
 				 "within 30 s (COEX_BENCH_KEEP=1 keeps the node logs)", ps[i].name);
-			report_section("(3) link scale (reduced): one hub sending to K partners at once");
+			report_section("(3b) fan-out: one hub sending to K partner nodes at once");
 			report_add("scale_proposals_per_s", "proposals/s, all partners", NAN, "/s",
 				   RATIO_FLOOR | RATIO_ZMQ);
 			report_note("link_scale", note);
@@ -131,7 +131,7 @@ void bench_link_scale(const struct bench_opts *o, const struct bench_sizes *z)
 	for (int i = 0; i < k; i++)
 		bench_node_stop(&ps[i]);
 
-	report_section("(3) link scale (reduced): one hub sending to K partners at once");
+	report_section("(3b) fan-out: one hub sending to K partner nodes at once");
 	report_add("scale_partners", "partners (each its own coexd)", k, "", RATIO_NONE);
 	report_add("scale_n", "proposals", (double)total, "", RATIO_NONE);
 	report_add("scale_link_setup_ms", "invite + join + link up, per partner", t_links / k * 1e3,

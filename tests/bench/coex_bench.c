@@ -3,7 +3,7 @@
  * a ZeroMQ CURVE peer), printed as ratios to them. Never a timed test: machines are noisy,
  * so only ratios within one run mean anything.
  *
- *     coex-bench [--quick] [--json FILE] [--coexd PATH] [--coex PATH] [--perf DIR] [-v]
+ *     coex-bench [--quick] [--json FILE] [--coexd PATH] [--coex PATH] [--perf DIR] [--only links] [-v]
  *
  * COEX_BENCH_SCALE (default 1) multiplies every count and duration. */
 #define _GNU_SOURCE /* realpath */
@@ -26,7 +26,7 @@
 #endif
 
 static const char usage[] =
-	"usage: coex-bench [--quick] [--json FILE] [--coexd PATH] [--coex PATH] [--perf DIR] [-v]\n"
+	"usage: coex-bench [--quick] [--json FILE] [--coexd PATH] [--coex PATH] [--perf DIR] [--only links] [-v]\n"
 	"\n"
 	"Measures two coexd nodes on 127.0.0.1 (throughput, latency, link scale, log audit,\n"
 	"backlog) and, in the same run, the baselines they are compared with: Ed25519 sign and\n"
@@ -39,6 +39,7 @@ static const char usage[] =
 	"  --coexd PATH   the daemon to measure (default: the build tree's, beside this program)\n"
 	"  --coex PATH    the CLI (default: likewise)\n"
 	"  --perf DIR     perf record both nodes during the throughput run into DIR\n"
+	"  --only links   run the link-scale part alone\n"
 	"  -v             say what is happening on stderr\n"
 	"\n"
 	"COEX_BENCH_SCALE=F multiplies every count and duration (e.g. 0.1 for a smoke test);\n"
@@ -87,6 +88,9 @@ static void parse_args(int argc, char **argv, struct bench_opts *o)
 			exit(0);
 		} else if (strcmp(a, "--json") == 0 && has_val) {
 			o->json_path = argv[++i];
+		} else if (strcmp(a, "--only") == 0 && has_val && strcmp(argv[i + 1], "links") == 0) {
+			o->links_only = true;
+			i++;
 		} else if (strcmp(a, "--perf") == 0 && has_val) {
 			o->perf_dir = argv[++i];
 		} else if (strcmp(a, "--coexd") == 0 && has_val) {
@@ -122,7 +126,12 @@ static void sizes_for(const struct bench_opts *o, struct bench_sizes *z)
 	z->scale_partners = 4;
 	z->throughput_n = scaled(o->quick ? 5000 : 20000, f, 100);
 	z->latency_n = scaled(o->quick ? 300 : 5000, f, 20);
-	z->backlog_n = scaled(20000, f, 200);
+	z->backlog_n = scaled(100000, f, 200);
+	/* link scale: 1,000 and 10,000 links (a small run in --quick) */
+	z->links_n[0] = scaled(o->quick ? 200 : 1000, f, 10);
+	z->links_n[1] = o->quick ? 0 : scaled(10000, f, 20);
+	z->links_key[0] = o->quick ? "links_200" : "links_1k";
+	z->links_key[1] = o->quick ? NULL : "links_10k";
 	z->scale_n = scaled(8000, f, 100L * z->scale_partners);
 	z->crypto_s = fmax((o->quick ? 0.3 : 1.0) * f, 0.03);
 	z->sqlite_batches = scaled(o->quick ? 20 : 100, f, 3);
@@ -215,6 +224,14 @@ int main(int argc, char **argv)
 	sizes_for(&o, &z);
 	machine_notes(&o);
 
+	if (o.links_only) {
+		bench_links(&o, &z);
+		report_print();
+		if (o.json_path && report_write_json(o.json_path) != 0)
+			bench_die("cannot write %s", o.json_path);
+		report_free();
+		return 0;
+	}
 	bench_log("baselines: crypto");
 	bench_crypto(&z);
 	bench_log("baselines: sqlite");
@@ -223,10 +240,13 @@ int main(int argc, char **argv)
 	bench_zmq(&z);
 	bench_log("throughput and latency");
 	bench_exchange(&o, &z);
+	bench_log("link scale");
+	bench_links(&o, &z);
 	if (o.quick) {
-		report_note("skipped", "quick run: link scale (3), log audit (4) and backlog (5) not run");
+		report_note("skipped", "quick run: link scale with 200 links only; fan-out (3b), log "
+			    "audit (4) and backlog (5) not run");
 	} else {
-		bench_log("link scale");
+		bench_log("fan-out");
 		bench_link_scale(&o, &z);
 		bench_log("backlog");
 		bench_backlog(&o, &z);
