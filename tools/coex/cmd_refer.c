@@ -561,9 +561,12 @@ const struct cli_cmd cmd_refer_cmds[] = {
 	  "coex answer 9c04e1 accept --note \"Happy to talk\"\ncoex answer 9c04e1 decline",
 	  note_opts, 2, 2, 0, cmd_answer },
 	{ "forward", "ID --to P [--note TEXT]", "forward a received proposal to another partner",
-	  "Forwards the proposal ID (received and marked forwardable by its author; its id or\n"
-	  "an unambiguous prefix) to partner P: signed by this node, holding the author's\n"
-	  "original signed message. P can answer the author directly, relayed by this node.\n"
+	  "Forwards the proposal ID (received and marked forwardable by its author, or a\n"
+	  "forward of one with hops left; its id or an unambiguous prefix) to partner P:\n"
+	  "signed by this node, holding the signed message as received. P can answer the\n"
+	  "author, relayed back along the path. Never to a node the proposal came through,\n"
+	  "nor twice to one partner. [partner NAME] forward_to in coex.conf does this\n"
+	  "without an operator.\n"
 	  "Prints \"forwarded to P\" and the new message id alone on the last line.",
 	  "coex forward 3fa2c1 --to initech --note \"Fits your Rotterdam lanes\"",
 	  forward_opts, 1, 1, 0, cmd_forward },
