@@ -494,6 +494,9 @@ static int ctl_forward_check(struct ctl *c, const struct store_msg *m, const str
 	if (m->kind == MESSAGE_KIND_PROPOSAL) {
 		if (!f.forwardable || f.hop_limit == 0)
 			return ctl_fail(why, cap, ERR_DENIED, "the author did not mark this proposal forwardable");
+		if (f.hop_limit > BODY_HOPS_MAX)
+			return ctl_fail(why, cap, ERR_LIMIT, "the proposal allows %u hops: at most %d are possible",
+					f.hop_limit, BODY_HOPS_MAX);
 		plan->hops_left = f.hop_limit - 1;
 		memcpy(plan->origin, m->author, 32);
 	} else {
@@ -546,7 +549,10 @@ static int ctl_forward_body(struct ctl *c, const struct store_msg *m, const stru
 	out->fw.hops_left = plan.hops_left;
 	out->b.body.kind_case = COEX__BODY__KIND_FORWARDED;
 	out->b.body.forwarded = &out->fw;
-	net_relay_allow(c->deps.net, plan.origin, to->id, plan.back);
+	/* The rule may outlive a forward that then fails to queue: it only ever lets to's
+	 * answers for plan.origin through, back towards it. */
+	if ((r = net_relay_allow(c->deps.net, plan.origin, to->id, plan.back)) != 0)
+		return ctl_fail(why, cap, r, "this node relays for too many forwarded proposals already");
 	failpoint("forward.mid");
 	log_info("forwarded", "to=%s hops_left=%u", to->name, plan.hops_left);
 	return 0;
@@ -593,8 +599,8 @@ static void ctl_auto_forward(struct ctl *c, const struct store_msg *m)
 		char why[200];
 		int r;
 
-		if (memcmp(rule->from, m->peer, 32) != 0)
-			continue;
+		if (memcmp(rule->from, m->author, 32) != 0)
+			continue; /* the partner's own proposals, and its own forwards */
 		memset(&fb, 0, sizeof(fb));
 		if ((r = store_partner_find(c->deps.store, rule->to, &to)) != 0)
 			snprintf(why, sizeof(why), "no partner '%s'", rule->to);

@@ -120,22 +120,24 @@ int exchange_key_for(struct net *n, const uint8_t pk[32], const uint8_t **key)
 	return 0;
 }
 
-void net_relay_allow(struct net *n, const uint8_t origin[32], const uint8_t forwardee[32],
-		     const uint8_t back[32])
+int net_relay_allow(struct net *n, const uint8_t origin[32], const uint8_t forwardee[32],
+		    const uint8_t back[32])
 {
 	struct exchange *ex = n->ex;
 	struct exchange_relay *v;
 
 	if (exchange_relay_back(ex, origin, forwardee))
-		return;
-	if (ex->n_relays >= EXCHANGE_RELAYS_MAX ||
-	    !(v = realloc(ex->relays, (ex->n_relays + 1) * sizeof(*v))))
-		return;
+		return 0;
+	if (ex->n_relays >= EXCHANGE_RELAYS_MAX)
+		return ERR_LIMIT;
+	if (!(v = realloc(ex->relays, (ex->n_relays + 1) * sizeof(*v))))
+		return ERR_NOMEM;
 	ex->relays = v;
 	memcpy(v[ex->n_relays].origin, origin, 32);
 	memcpy(v[ex->n_relays].forwardee, forwardee, 32);
 	memcpy(v[ex->n_relays].back, back, 32);
 	ex->n_relays++;
+	return 0;
 }
 
 const uint8_t *exchange_relay_back(const struct exchange *ex, const uint8_t origin[32],
@@ -156,11 +158,12 @@ static int exchange_relay_from_forward(void *arg, const struct store_msg *m)
 	size_t len;
 
 	if (message_verify_signed(m->signed_msg, m->signed_len, &meta, &body, &len) != 0 ||
-	    body_facts_read(body, len, &meta, &f) != 0) {
-		log_warn("relay_unreadable", "a forwarded message in the store cannot be read");
+	    body_facts_read(body, len, &meta, &f) != 0 || f.n_path == 0) {
+		log_warn("relay_unreadable", "%s", "a forwarded message in the store cannot be read");
 		return 0;
 	}
-	net_relay_allow(n, f.origin, m->recipient, f.path[f.n_path - 1]);
+	if (net_relay_allow(n, f.origin, m->recipient, f.path[f.n_path - 1]) != 0)
+		log_warn("relay_table_full", "%s", "answers to some forwarded proposals will not be relayed");
 	return 0;
 }
 

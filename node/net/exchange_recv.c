@@ -272,7 +272,15 @@ static const char *exchange_body_check(const uint8_t self[32], const struct mess
 		return "bad_original_signature";
 	if (r != 0)
 		return "malformed_body";
-	for (size_t i = 0; o->meta.kind == MESSAGE_KIND_FORWARDED && i < f.n_path; i++)
+	if (o->meta.kind != MESSAGE_KIND_FORWARDED)
+		return NULL;
+	/* A forward stays in the original's thread (answers and de-duplication go by it) and
+	 * never outlives it. */
+	if (!o->meta.has_thread || memcmp(o->meta.thread, f.original_thread, 16) != 0)
+		return "forward_wrong_thread";
+	if (f.original_expires_ms && (!o->meta.expires_ms || o->meta.expires_ms > f.original_expires_ms))
+		return "forward_outlives_original";
+	for (size_t i = 0; i < f.n_path; i++)
 		if (!memcmp(f.path[i], self, 32))
 			return "forward_loop";
 	return NULL;

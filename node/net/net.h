@@ -108,9 +108,10 @@ void net_wait_abandon(struct net_wait *w);
 /* This node forwarded a proposal authored by origin to its partner forwardee, having it from
  * its partner back (origin itself, or the forwarder before): from now on it relays messages
  * addressed to origin that arrive from forwardee on to back (sealed: it cannot read them).
- * The node rebuilds these from its forwarded messages at start. */
-void net_relay_allow(struct net *n, const uint8_t origin[32], const uint8_t forwardee[32],
-		     const uint8_t back[32]);
+ * The node rebuilds these from its forwarded messages at start. Returns 0, or ERR_LIMIT
+ * when it already holds EXCHANGE_RELAYS_MAX rules (or ERR_NOMEM). */
+int net_relay_allow(struct net *n, const uint8_t origin[32], const uint8_t forwardee[32],
+		    const uint8_t back[32]);
 
 /* Called on the loop thread for every message addressed to this node once it is committed
  * (as its receipt is sent), so the layer above can act on it (introductions). */

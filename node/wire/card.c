@@ -122,6 +122,10 @@ static int body_facts_forwarded(const Coex__Forwarded *fw, const struct message_
 	while (n < BODY_HOPS_MAX) {
 		struct chain_link *cl = &chain[n++];
 
+		if (fw->hops_left >= BODY_HOPS_MAX) {
+			r = ERR_LIMIT; /* no proposal allows that many: and hops_left + 1 stays exact */
+			goto out;
+		}
 		if (!fw->original)
 			goto out;
 		if ((r = chain_link_open(fw->original, cl)) != 0)
@@ -141,6 +145,8 @@ static int body_facts_forwarded(const Coex__Forwarded *fw, const struct message_
 			       coex__signed__get_packed_size(fw->original));
 			memcpy(f->origin, cl->meta.author, 32);
 			memcpy(f->original_id, cl->meta.id, 16);
+			memcpy(f->original_thread, cl->meta.has_thread ? cl->meta.thread : cl->meta.id, 16);
+			f->original_expires_ms = cl->meta.expires_ms;
 			f->n_path = n; /* path[0] is the origin, then each forwarder outwards */
 			for (size_t i = 0; i < n; i++)
 				memcpy(f->path[i], chain[n - 1 - i].meta.author, 32);

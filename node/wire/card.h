@@ -49,6 +49,8 @@ struct body_facts {
 	uint8_t origin[32];
 	uint8_t original_id[16];
 	uint8_t original_signed_hash[32];
+	uint8_t original_thread[16];  /* the original's thread, or its id: every forward's thread */
+	uint64_t original_expires_ms; /* no forward may outlive it */
 	uint32_t hops_left;
 	uint8_t path[BODY_HOPS_MAX][32];
 	size_t n_path;

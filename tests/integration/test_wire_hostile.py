@@ -429,18 +429,23 @@ def test_bad_envelopes(w):
     # Forwarded: the Python partner forwards a proposal that an outside author A sent it.
     author_a = np.Identity()
 
+    orig_id = os.urandom(16)  # the original's id: every forward's thread
+    orig_expires = hx.now_ms() + 7200 * 1000  # no forward may outlive it
+
     def original(forwardable=True, hop_limit=2, to=None, break_sig=False):
         body = hx.encode_body(author_a.pk, to or p.pk, hx.KIND_PROPOSAL,
                               hx.encode_proposal("A's offer", forwardable=forwardable,
-                                                 hop_limit=hop_limit))
+                                                 hop_limit=hop_limit),
+                              msg_id=orig_id, expires_ms=orig_expires)
         sig = hx.sign_body(author_a, body)
         if break_sig:
             sig = bytes([sig[0] ^ 1]) + sig[1:]
         return hx.encode_signed(body, sig)
 
-    def forwarded(hops_left=1, **kw):
+    def forwarded(hops_left=1, thread=None, expires_ms=None, **kw):
         return hx.make_message(p, vpk, kind=hx.KIND_FORWARDED,
-                               kind_bytes=hx.encode_forwarded(original(**kw), "for you", hops_left))
+                               kind_bytes=hx.encode_forwarded(original(**kw), "for you", hops_left),
+                               thread=orig_id if thread is None else thread, expires_ms=expires_ms)
 
     def fwd_accepted(make):
         def fn():
@@ -463,16 +468,27 @@ def test_bad_envelopes(w):
 
     def twice_forwarded(inner_hops=1, outer_hops=0, inner_to=None, hop_limit=2):
         inner = hx.encode_body(x.pk, inner_to or p.pk, hx.KIND_FORWARDED,
-                               hx.encode_forwarded(original(to=x.pk, hop_limit=hop_limit), "", inner_hops))
+                               hx.encode_forwarded(original(to=x.pk, hop_limit=hop_limit), "", inner_hops),
+                               thread=orig_id)
         inner_signed = hx.encode_signed(inner, hx.sign_body(x, inner))
         return hx.make_message(p, vpk, kind=hx.KIND_FORWARDED,
-                               kind_bytes=hx.encode_forwarded(inner_signed, "on again", outer_hops))
+                               kind_bytes=hx.encode_forwarded(inner_signed, "on again", outer_hops),
+                               thread=orig_id)
     sc.attack("forwarded_twice_valid", fwd_accepted(twice_forwarded), None, stored=1)
     sc.attack("forwarded_twice_hops_not_lowered",
               refused(lambda: twice_forwarded(inner_hops=1, outer_hops=1)), (MR, "hop_limit_exceeded"))
     sc.attack("forwarded_twice_beyond_limit",
               refused(lambda: twice_forwarded(inner_hops=0, outer_hops=0, hop_limit=1)),
               (MR, "hop_limit_exceeded"))
+    # hops_left + 1 must not wrap: 2**32 - 1 over 0 would read as "one lower"
+    sc.attack("forwarded_twice_hops_wrapped",
+              refused(lambda: twice_forwarded(inner_hops=0, outer_hops=2**32 - 1, hop_limit=1)),
+              (MR, "hop_limit_exceeded"))
+    sc.attack("forwarded_wrong_thread", refused(lambda: forwarded(thread=os.urandom(16))),
+              (MR, "forward_wrong_thread"))
+    sc.attack("forwarded_outlives_original",
+              refused(lambda: forwarded(expires_ms=orig_expires + 1000)),
+              (MR, "forward_outlives_original"))
     sc.attack("forwarded_twice_inner_not_to_forwarder",
               refused(lambda: twice_forwarded(inner_to=bpk)), (MR, "forward_without_consent"))
     sc.attack("forwarded_not_forwardable", refused(lambda: forwarded(forwardable=False)),

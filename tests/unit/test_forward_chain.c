@@ -169,7 +169,7 @@ static void test_hop_counts(void **state)
 {
 	struct body_facts f;
 	const uint32_t same[] = {1, 1}, raised[] = {0, 1}, skipped[] = {2, 0}, too_many[] = {1, 0, 0},
-		       four[] = {3, 2, 1, 0}, limit1_twice[] = {0, 0};
+		       four[] = {3, 2, 1, 0}, limit1_twice[] = {0, 0}, wrapped[] = {0, UINT32_MAX};
 	(void)state;
 
 	assert_int_equal(facts(proposal(true, 2), same, 2, &f), ERR_LIMIT);
@@ -178,6 +178,8 @@ static void test_hop_counts(void **state)
 	assert_int_equal(facts(proposal(true, 2), too_many, 3, &f), ERR_LIMIT);
 	assert_int_equal(facts(proposal(true, 4), four, 4, &f), ERR_LIMIT); /* at most 3 hops */
 	assert_int_equal(facts(proposal(true, 1), limit1_twice, 2, &f), ERR_LIMIT);
+	/* UINT32_MAX + 1 wraps to 0: it must not pass for "one lower than 0" */
+	assert_int_equal(facts(proposal(true, 1), wrapped, 2, &f), ERR_LIMIT);
 	assert_int_equal(facts(proposal(true, 0), (const uint32_t[]){0}, 1, &f), ERR_LIMIT);
 	assert_int_equal(facts(proposal(false, 2), (const uint32_t[]){1}, 1, &f), ERR_DENIED);
 	assert_int_equal(facts(proposal(false, 2), (const uint32_t[]){1, 0}, 2, &f), ERR_DENIED);
