@@ -3,6 +3,7 @@
  * proofs), exported, audited alone and against each other; then tampered with in every way
  * the auditor must catch, each located at the right entry with the right reason. */
 #include "testutil.h"
+#include "tree_mem.h"
 
 #include "crypto/identity.h"
 #include "crypto/merkle.h"
@@ -21,43 +22,9 @@
 
 /* ------------------------------------------------------------------ a log, built in memory */
 
-struct tree_mem {
-	uint8_t (*lv[MERKLE_MAX_NODES])[32];
-	uint64_t cnt[MERKLE_MAX_NODES], cap[MERKLE_MAX_NODES];
-};
-
-static int tm_get(void *arg, uint32_t level, uint64_t index, uint8_t out[32])
-{
-	struct tree_mem *t = arg;
-
-	if (level >= MERKLE_MAX_NODES || index >= t->cnt[level])
-		return ERR_NOTFOUND;
-	memcpy(out, t->lv[level][index], 32);
-	return 0;
-}
-
 static void tm_append(struct tree_mem *t, const uint8_t leaf[32])
 {
-	struct merkle_nodes rd = {tm_get, t};
-	struct merkle_node nodes[MERKLE_MAX_NODES];
-	size_t n;
-
-	assert_int_equal(merkle_append(&rd, t->cnt[0], leaf, nodes, &n), 0);
-	for (size_t i = 0; i < n; i++) {
-		uint32_t l = nodes[i].level;
-		if (t->cnt[l] == t->cap[l]) {
-			t->cap[l] = t->cap[l] ? t->cap[l] * 2 : 16;
-			t->lv[l] = realloc(t->lv[l], t->cap[l] * 32);
-			assert_non_null(t->lv[l]);
-		}
-		memcpy(t->lv[l][t->cnt[l]++], nodes[i].hash, 32);
-	}
-}
-
-static void tm_free(struct tree_mem *t)
-{
-	for (int i = 0; i < MERKLE_MAX_NODES; i++)
-		free(t->lv[i]);
+	assert_int_equal(tree_mem_append(t, leaf), 0);
 }
 
 struct lb {
@@ -81,7 +48,7 @@ static void lb_init(struct lb *b, const char *name)
 
 static void lb_free(struct lb *b)
 {
-	tm_free(&b->t);
+	tree_mem_free(&b->t);
 	export_buf_free(&b->body);
 	for (size_t i = 0; i < b->size && i < 32; i++)
 		free(b->entries[i]);
@@ -123,7 +90,7 @@ static uint64_t lb_entry(struct lb *b, int type, const uint8_t peer[32], const u
 
 static void lb_head(struct lb *b)
 {
-	struct merkle_nodes rd = {tm_get, &b->t};
+	struct merkle_nodes rd = tree_mem_nodes(&b->t);
 	struct tree_head h;
 
 	memset(&h, 0, sizeof(h));
@@ -140,7 +107,7 @@ static void lb_head(struct lb *b)
 static void lb_receipt(struct lb *b, uint64_t index, const uint8_t hash[32], uint8_t **out,
 		       size_t *len)
 {
-	struct merkle_nodes rd = {tm_get, &b->t};
+	struct merkle_nodes rd = tree_mem_nodes(&b->t);
 	struct receipt r;
 
 	memset(&r, 0, sizeof(r));
@@ -891,7 +858,7 @@ static void test_against_rewritten(void **state)
 static void alarm_head(struct lb *b, const struct identity *who, uint64_t size, uint64_t t,
 		       const uint8_t *root, struct tree_head *h)
 {
-	struct merkle_nodes rd = {tm_get, &b->t};
+	struct merkle_nodes rd = tree_mem_nodes(&b->t);
 
 	memset(h, 0, sizeof(*h));
 	h->size = size;

@@ -12,6 +12,7 @@
 #include "crypto/identity.h"
 #include "crypto/merkle.h"
 #include "crypto/merkle_range.h"
+#include "tree_mem.h"
 #include "lib/err.h"
 #include "wire/export.h"
 #include "wire/log_entry.h"
@@ -32,41 +33,6 @@ static void die(const char *what)
 {
 	fprintf(stderr, "coex-bench-export: %s\n", what);
 	exit(1);
-}
-
-/* The receiver's tree, every node kept (for inclusion proofs). */
-struct tree_mem {
-	uint8_t (*lv[MERKLE_MAX_NODES])[32];
-	uint64_t cnt[MERKLE_MAX_NODES], cap[MERKLE_MAX_NODES];
-};
-
-static int tm_get(void *arg, uint32_t level, uint64_t index, uint8_t out[32])
-{
-	struct tree_mem *t = arg;
-
-	if (level >= MERKLE_MAX_NODES || index >= t->cnt[level])
-		return ERR_NOTFOUND;
-	memcpy(out, t->lv[level][index], 32);
-	return 0;
-}
-
-static void tm_append(struct tree_mem *t, const uint8_t leaf[32])
-{
-	struct merkle_nodes rd = {tm_get, t};
-	struct merkle_node nodes[MERKLE_MAX_NODES];
-	size_t n;
-
-	if (merkle_append(&rd, t->cnt[0], leaf, nodes, &n) != 0)
-		die("merkle_append");
-	for (size_t i = 0; i < n; i++) {
-		uint32_t l = nodes[i].level;
-		if (t->cnt[l] == t->cap[l]) {
-			t->cap[l] = t->cap[l] ? t->cap[l] * 2 : 1024;
-			if (!(t->lv[l] = realloc(t->lv[l], t->cap[l] * 32)))
-				die("out of memory");
-		}
-		memcpy(t->lv[l][t->cnt[l]++], nodes[i].hash, 32);
-	}
 }
 
 struct gen {
@@ -133,8 +99,8 @@ static void batch(struct gen *g, unsigned n, uint64_t *seq)
 {
 	uint8_t env[ENV_LEN], hash[BATCH_MAX][32], *recv[BATCH_MAX], *e, leaf[32];
 	size_t recv_len[BATCH_MAX], len;
-	uint64_t first = g->tb.cnt[0];
-	struct merkle_nodes rd = {tm_get, &g->tb};
+	uint64_t first = tree_mem_size(&g->tb);
+	struct merkle_nodes rd = tree_mem_nodes(&g->tb);
 	struct receipt r;
 
 	g->now += 7;
@@ -151,11 +117,12 @@ static void batch(struct gen *g, unsigned n, uint64_t *seq)
 		recv[i] = entry_bytes(LOG_ENTRY_RECEIVED, g->now, g->a.pk, hash[i], g->a.pk, NULL, 0,
 				      &recv_len[i]);
 		merkle_leaf_hash(recv[i], recv_len[i], leaf);
-		tm_append(&g->tb, leaf);
+		if (tree_mem_append(&g->tb, leaf) != 0)
+			die("merkle_append");
 	}
 	put_head(g);
 	memset(&r, 0, sizeof(r));
-	r.head.size = g->tb.cnt[0];
+	r.head.size = tree_mem_size(&g->tb);
 	r.head.time_ms = g->now + 1;
 	if (merkle_root(&rd, r.head.size, r.head.root) != 0 || tree_head_sign(&g->b, &r.head) != 0)
 		die("receiver head");
@@ -224,6 +191,7 @@ int main(int argc, char **argv)
 	if (g.ra.size != h.entry_count || g.heads != h.head_count || fclose(g.out) != 0)
 		die("counts or close");
 	export_buf_free(&g.buf);
+	tree_mem_free(&g.tb);
 	identity_wipe(&g.a);
 	identity_wipe(&g.b);
 	fprintf(stderr, "%llu entries, %llu heads\n", (unsigned long long)h.entry_count,
