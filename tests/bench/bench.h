@@ -88,6 +88,8 @@ bool bench_alive(pid_t pid);
 double bench_proc_cpu(pid_t pid);
 /* Peak resident set (VmHWM) in KiB; -1 if unknown. */
 long bench_proc_hwm_kib(pid_t pid);
+/* Its resident set now (VmRSS), in KiB, or -1. */
+long bench_proc_rss_kib(pid_t pid);
 
 /* Per-thread CPU of a process: the loop thread (tid == pid) and all others summed. */
 struct bench_threads {

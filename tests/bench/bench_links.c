@@ -40,23 +40,6 @@ struct gen {
 	FILE *in, *out;               /* its stdin, its stdout */
 };
 
-/* VmRSS of a process in KiB, or -1. */
-static long proc_rss_kib(pid_t pid)
-{
-	char path[64], line[256];
-	long kib = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	if (!(f = fopen(path, "r")))
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
-			break;
-	fclose(f);
-	return kib;
-}
-
 /* Raises this process's soft descriptor limit to what need asks, up to the hard limit; the
  * hub and the generator inherit it. Returns the soft limit now. */
 static unsigned long links_raise_fds(unsigned long need)
@@ -212,14 +195,14 @@ static void links_run(const struct bench_opts *o, long n, const char *name, stru
 	}
 	gen_expect(&g, "ready", line, sizeof(line));
 	res->prep_s = atof(line + 6);
-	res->rss0_kib = proc_rss_kib(hub.pid);
+	res->rss0_kib = bench_proc_rss_kib(hub.pid);
 	cpu0 = bench_proc_cpu(hub.pid);
 	gcpu0 = bench_proc_cpu(g.pid);
 	gen_say(&g, "go");
 	gen_expect(&g, "up", line, sizeof(line));
 	res->cpu_s = bench_proc_cpu(hub.pid) - cpu0;
 	res->gen_cpu_s = bench_proc_cpu(g.pid) - gcpu0;
-	res->rss1_kib = proc_rss_kib(hub.pid);
+	res->rss1_kib = bench_proc_rss_kib(hub.pid);
 	if (sscanf(line, "up %*d %lf %u %lf %lf", &res->up_s, &res->retries, &res->hs_p50_ms,
 		   &res->hs_p99_ms) != 4)
 		bench_die("coex-bench-links: %s", line);

@@ -333,9 +333,11 @@ double bench_proc_cpu(pid_t pid)
 	return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
 }
 
-long bench_proc_hwm_kib(pid_t pid)
+/* A "Key:   N kB" line of /proc/PID/status, in KiB, or -1. */
+static long proc_status_kib(pid_t pid, const char *key)
 {
 	char path[64], line[256];
+	size_t klen = strlen(key);
 	long kib = -1;
 	FILE *f;
 
@@ -343,10 +345,21 @@ long bench_proc_hwm_kib(pid_t pid)
 	if (!(f = fopen(path, "r")))
 		return -1;
 	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmHWM: %ld kB", &kib) == 1)
+		if (!strncmp(line, key, klen) && line[klen] == ':' &&
+		    sscanf(line + klen + 1, "%ld kB", &kib) == 1)
 			break;
 	fclose(f);
 	return kib;
+}
+
+long bench_proc_hwm_kib(pid_t pid)
+{
+	return proc_status_kib(pid, "VmHWM");
+}
+
+long bench_proc_rss_kib(pid_t pid)
+{
+	return proc_status_kib(pid, "VmRSS");
 }
 
 /* Nanoseconds on CPU of one thread (schedstat's first field). */
