@@ -31,6 +31,17 @@ struct ctl_client {
 	struct net_wait *wait;
 };
 
+/* A partner reference resolved before; good while the partner table has not changed
+ * since (net_partners_version), so a stream of proposals reads no store for it. */
+struct ctl_partner_memo {
+	char ref[128];
+	uint8_t id[32];
+	uint64_t version;
+	bool used;
+};
+
+enum { CTL_PARTNER_MEMO = 8 };
+
 struct ctl {
 	uv_loop_t *loop;
 	struct ctl_deps deps;
@@ -39,6 +50,8 @@ struct ctl {
 	struct ctl_conn *clients;
 	size_t n_clients;
 	int open_handles;
+	struct ctl_partner_memo memo[CTL_PARTNER_MEMO];
+	size_t memo_next;
 	uv_tcp_t metrics;             /* optional HTTP endpoint */
 	bool metrics_on;
 	bool stopping;

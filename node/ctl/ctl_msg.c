@@ -130,7 +130,6 @@ struct ctl_info {
 
 static void ctl_info_fill(struct ctl *ctl, const struct store_msg *m, struct ctl_info *ci)
 {
-	struct store_partner p;
 	Coex__MessageInfo *i = &ci->info;
 
 	coex__message_info__init(i);
@@ -138,9 +137,7 @@ static void ctl_info_fill(struct ctl *ctl, const struct store_msg *m, struct ctl
 	identity_id_format(m->author, ci->author);
 	identity_id_format(m->recipient, ci->recipient);
 	identity_id_format(m->peer, ci->peer_id);
-	if (store_partner_get(ctl->deps.store, m->peer, &p) == 0)
-		snprintf(ci->peer, sizeof(ci->peer), "%s", p.name);
-	else
+	if (net_partner_name(ctl->deps.net, m->peer, ci->peer, sizeof(ci->peer)) != 0)
 		snprintf(ci->peer, sizeof(ci->peer), "%.8s", ci->peer_id);
 	snprintf(ci->title, sizeof(ci->title), "%s", m->title);
 	ci->thread[0] = ci->reply_to[0] = '\0';
@@ -214,15 +211,44 @@ void ctl_queue_body_via(struct ctl_client *c, const uint8_t to[32], const uint8_
 	}
 }
 
+/* The partner ref names (name, id or id prefix), as store_partner_find finds it, from the
+ * memo if the partner table has not changed since it was found there. */
+static int ctl_partner_id(struct ctl *ctl, const char *ref, uint8_t id[32])
+{
+	uint64_t version = net_partners_version(ctl->deps.net);
+	struct ctl_partner_memo *e;
+	struct store_partner p;
+	int r;
+
+	for (size_t i = 0; i < CTL_PARTNER_MEMO; i++) {
+		e = &ctl->memo[i];
+		if (e->used && e->version == version && strcmp(e->ref, ref) == 0) {
+			memcpy(id, e->id, 32);
+			return 0;
+		}
+	}
+	if ((r = store_partner_find(ctl->deps.store, ref, &p)) != 0)
+		return r;
+	memcpy(id, p.id, 32);
+	if (strlen(ref) < sizeof(e->ref)) {
+		e = &ctl->memo[ctl->memo_next++ % CTL_PARTNER_MEMO];
+		snprintf(e->ref, sizeof(e->ref), "%s", ref);
+		memcpy(e->id, p.id, 32);
+		e->version = version;
+		e->used = true;
+	}
+	return 0;
+}
+
 void ctl_cmd_propose(struct ctl_client *c, const Coex__ProposeRequest *req)
 {
-	struct store_partner p;
+	uint8_t to[32];
 	struct ctl_body b;
 	Coex__Proposal prop;
 	char err[200];
 	int r;
 
-	if ((r = store_partner_find(c->ctl->deps.store, req->to, &p)) != 0) {
+	if ((r = ctl_partner_id(c->ctl, req->to, to)) != 0) {
 		ctl_client_error(c, r, r == ERR_AMBIGUOUS ? "'%s' matches more than one partner"
 							  : "no partner '%s' (see 'coex partner list')", req->to);
 		return;
@@ -231,11 +257,11 @@ void ctl_cmd_propose(struct ctl_client *c, const Coex__ProposeRequest *req)
 		ctl_client_error(c, r, "%s", err);
 		return;
 	}
-	ctl_body_init(&b, c->ctl, p.id, req->expires_s);
+	ctl_body_init(&b, c->ctl, to, req->expires_s);
 	ctl_proposal_from(req, b.body.expires_ms, &prop);
 	b.body.kind_case = COEX__BODY__KIND_PROPOSAL;
 	b.body.proposal = &prop;
-	ctl_queue_body_via(c, p.id, p.id, &b.body, req->title);
+	ctl_queue_body_via(c, to, to, &b.body, req->title);
 }
 
 /* A forwarded message's original author, and the hash of the original's Signed bytes. */

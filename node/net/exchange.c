@@ -57,10 +57,11 @@ void exchange_free(struct exchange *ex)
 	free(ex);
 }
 
-void exchange_peer_free(struct peer *p)
+void exchange_peer_free(struct net *n, struct peer *p)
 {
 	if (p->xp) {
-		exchange_fresh_clear(p->xp);
+		exchange_pump_forget(n, p);
+		exchange_fresh_clear(n->ex, p->xp);
 		free(p->xp->win);
 		free(p->xp);
 		p->xp = NULL;

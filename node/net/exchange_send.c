@@ -111,28 +111,36 @@ static void exchange_mark_sent(struct net *n, struct exchange_peer *xp, uint64_t
 	commit_submit(n->commit, &j->job);
 }
 
-void exchange_fresh_clear(struct exchange_peer *xp)
+void exchange_fresh_clear(struct exchange *ex, struct exchange_peer *xp)
 {
 	struct exchange_fresh *f, *next;
 
 	for (f = xp->fresh; f; f = next) {
 		next = f->next;
+		ex->fresh_bytes -= f->len;
 		free(f);
 	}
 	xp->fresh = NULL;
 	xp->fresh_tail = &xp->fresh;
 	xp->n_fresh = 0;
+	xp->fresh_exact = false;
 }
 
-/* Keeps the envelope of a message just queued for p (outbox entry seq), if there is room. */
-static void exchange_fresh_add(struct exchange_peer *xp, uint64_t seq, const struct store_msg *m)
+/* Keeps the envelope of a message just queued for p (outbox entry seq), if there is room;
+ * if there is not, the pump reads the store again for what comes after. */
+static void exchange_fresh_add(struct exchange *ex, struct exchange_peer *xp, uint64_t seq,
+			       const struct store_msg *m)
 {
 	struct exchange_fresh *f;
 
 	if (!xp->fresh_tail)
 		xp->fresh_tail = &xp->fresh;
-	if (xp->n_fresh >= EXCHANGE_WINDOW || !(f = malloc(sizeof(*f) + m->envelope_len)))
+	if (xp->n_fresh >= EXCHANGE_FRESH_MAX ||
+	    m->envelope_len > EXCHANGE_FRESH_BYTES_MAX - ex->fresh_bytes ||
+	    !(f = malloc(sizeof(*f) + m->envelope_len))) {
+		xp->fresh_exact = false;
 		return;
+	}
 	f->next = NULL;
 	f->seq = seq;
 	memcpy(f->hash, m->hash, 32);
@@ -142,19 +150,33 @@ static void exchange_fresh_add(struct exchange_peer *xp, uint64_t seq, const str
 	*xp->fresh_tail = f;
 	xp->fresh_tail = &f->next;
 	xp->n_fresh++;
+	ex->fresh_bytes += f->len;
+}
+
+/* Unlinks the oldest fresh envelope (the caller frees it). */
+static struct exchange_fresh *exchange_fresh_pop(struct exchange *ex, struct exchange_peer *xp)
+{
+	struct exchange_fresh *f = xp->fresh;
+
+	if (!f)
+		return NULL;
+	xp->fresh = f->next;
+	if (!xp->fresh)
+		xp->fresh_tail = &xp->fresh;
+	xp->n_fresh--;
+	ex->fresh_bytes -= f->len;
+	return f;
 }
 
 /* The fresh envelope of outbox entry seq (the caller frees it), dropping older ones (sent,
  * expired or removed meanwhile); NULL if it is not kept. */
-static struct exchange_fresh *exchange_fresh_take(struct exchange_peer *xp, uint64_t seq)
+static struct exchange_fresh *exchange_fresh_take(struct exchange *ex, struct exchange_peer *xp,
+						  uint64_t seq)
 {
 	struct exchange_fresh *f;
 
-	while ((f = xp->fresh) && f->seq <= seq) {
-		xp->fresh = f->next;
-		if (!xp->fresh)
-			xp->fresh_tail = &xp->fresh;
-		xp->n_fresh--;
+	while (xp->fresh && xp->fresh->seq <= seq) {
+		f = exchange_fresh_pop(ex, xp);
 		if (f->seq == seq)
 			return f;
 		free(f);
@@ -162,85 +184,152 @@ static struct exchange_fresh *exchange_fresh_take(struct exchange_peer *xp, uint
 	return NULL;
 }
 
-/* Sends one outbox entry; returns 1 if it went into the window. */
-static int exchange_send_one(struct net *n, struct peer *p, uint64_t seq, const uint8_t hash[32])
+/* Puts one envelope (outbox entry seq) on the link; returns 1 if it went into the window. */
+static int exchange_send_env(struct net *n, struct peer *p, uint64_t seq, const uint8_t hash[32],
+			     const uint8_t *env, size_t len, int64_t expires_ms, bool queued)
 {
 	struct exchange_peer *xp = p->xp;
-	struct exchange_fresh *f = exchange_fresh_take(xp, seq);
-	struct store_msg m;
 	struct exchange_inflight *slot;
-	const uint8_t *env;
-	size_t len;
-	int64_t expires_ms;
-	bool queued;
-	int sent = 0;
 
-	memset(&m, 0, sizeof(m));
 	/* The window is made with the first message, so an idle link holds none. */
-	if (!xp->win && !(xp->win = calloc(EXCHANGE_WINDOW, sizeof(*xp->win)))) {
-		free(f);
+	if (!xp->win && !(xp->win = calloc(EXCHANGE_WINDOW, sizeof(*xp->win))))
 		return 0;
-	}
-	if (f && memcmp(f->hash, hash, 32) == 0) { /* never sent yet, so still "queued" */
-		env = f->env;
-		len = f->len;
-		expires_ms = f->expires_ms;
-		queued = true;
-	} else {
-		free(f);
-		f = NULL;
-		if (store_msg_get(n->store, hash, &m) != 0)
-			return 0;
-		env = m.envelope;
-		len = m.envelope_len;
-		expires_ms = m.expires_ms;
-		queued = m.state == STORE_MSG_QUEUED;
-	}
 	if (expires_ms && (uint64_t)expires_ms <= net_wall_ms()) {
 		exchange_expire(n, hash);
-		goto out;
+		return 0;
 	}
 	failpoint("send.before");
-	if (link_send_envelope(p->link, env, len) == 0) {
-		failpoint("send.after");
-		slot = &xp->win[(xp->head + xp->count) % EXCHANGE_WINDOW];
-		slot->seq = seq;
-		memcpy(slot->hash, hash, 32);
-		slot->sent_ms = ex_now(n);
-		slot->receipted = false;
-		slot->mark_sent = queued;
-		xp->count++;
-		sent = 1;
-	}
-out:
-	store_msg_release(&m);
-	free(f);
-	return sent;
+	if (link_send_envelope(p->link, env, len) != 0)
+		return 0;
+	failpoint("send.after");
+	slot = &xp->win[(xp->head + xp->count) % EXCHANGE_WINDOW];
+	slot->seq = seq;
+	memcpy(slot->hash, hash, 32);
+	slot->sent_ms = ex_now(n);
+	slot->receipted = false;
+	slot->mark_sent = queued;
+	xp->count++;
+	return 1;
 }
 
-void exchange_pump(struct net *n, struct peer *p)
+/* Sends one outbox entry found by a scan, from memory if it is fresh. */
+static void exchange_send_one(struct net *n, struct peer *p, uint64_t seq, const uint8_t hash[32])
 {
-	struct exchange_peer *xp = exchange_peer_get(p);
+	struct exchange_fresh *f = exchange_fresh_take(n->ex, p->xp, seq);
+	struct store_msg m;
+
+	if (f && memcmp(f->hash, hash, 32) == 0) { /* never sent yet, so still "queued" */
+		exchange_send_env(n, p, seq, hash, f->env, f->len, f->expires_ms, true);
+		free(f);
+		return;
+	}
+	free(f);
+	memset(&m, 0, sizeof(m));
+	if (store_msg_get(n->store, hash, &m) != 0)
+		return;
+	exchange_send_env(n, p, seq, hash, m.envelope, m.envelope_len, m.expires_ms,
+			  m.state == STORE_MSG_QUEUED);
+	store_msg_release(&m);
+}
+
+/* The pump when fresh holds everything after the cursor: no store read. */
+static void exchange_pump_fresh(struct net *n, struct peer *p)
+{
+	struct exchange_peer *xp = p->xp;
+	struct exchange_fresh *f;
+
+	while (xp->count < EXCHANGE_WINDOW && p->link && p->link->state == LINK_UP &&
+	       (f = exchange_fresh_pop(n->ex, xp))) {
+		xp->cursor = f->seq;
+		exchange_send_env(n, p, f->seq, f->hash, f->env, f->len, f->expires_ms, true);
+		free(f);
+	}
+}
+
+static void exchange_pump_now(struct net *n, struct peer *p)
+{
+	struct exchange_peer *xp = p->xp;
 	struct exchange_scan *sc;
+	size_t want;
 
 	if (!xp || !p->link || p->link->state != LINK_UP || xp->pumping)
 		return;
 	if (xp->count >= EXCHANGE_WINDOW || xp->exhausted)
 		return;
-	if (!(sc = malloc(sizeof(*sc))))
-		return;
 	xp->pumping = true;
+	if (xp->fresh_exact) {
+		exchange_pump_fresh(n, p);
+		xp->pumping = false;
+		return;
+	}
+	if (!(sc = malloc(sizeof(*sc)))) {
+		xp->pumping = false;
+		return;
+	}
 	sc->n = 0;
-	if (store_outbox_scan(n->store, p->pk, xp->cursor, EXCHANGE_WINDOW - xp->count,
-			      exchange_scan_one, sc) == 0) {
+	want = EXCHANGE_WINDOW - xp->count;
+	if (store_outbox_scan(n->store, p->pk, xp->cursor, want, exchange_scan_one, sc) == 0) {
 		xp->exhausted = sc->n == 0;
 		for (size_t i = 0; i < sc->n && p->link && p->link->state == LINK_UP; i++) {
 			xp->cursor = sc->seqs[i];
 			exchange_send_one(n, p, sc->seqs[i], sc->hashes[i]);
 		}
+		/* The store has nothing after the cursor: whatever is queued from now on
+		 * reaches fresh (queue_done) before any pump, so fresh is exact. */
+		if (sc->n < want && p->link && p->link->state == LINK_UP) {
+			free(exchange_fresh_take(n->ex, xp, xp->cursor));
+			xp->fresh_exact = true;
+		}
 	}
 	free(sc);
 	xp->pumping = false;
+}
+
+static void exchange_on_pump_idle(uv_idle_t *h)
+{
+	struct net *n = h->data;
+	struct peer *p = n->ex->pump_list, *next;
+
+	n->ex->pump_list = NULL;
+	uv_idle_stop(h);
+	for (; p; p = next) {
+		next = p->xp->pump_next;
+		p->xp->pump_queued = false;
+		p->xp->pump_next = NULL;
+		if (!n->stopping)
+			exchange_pump_now(n, p);
+	}
+}
+
+void exchange_pump(struct net *n, struct peer *p)
+{
+	struct exchange_peer *xp = exchange_peer_get(p);
+
+	if (!xp || xp->pump_queued)
+		return;
+	if (n->pump_idle.data != n) { /* no loop handle (not started): at once */
+		exchange_pump_now(n, p);
+		return;
+	}
+	xp->pump_queued = true;
+	xp->pump_next = n->ex->pump_list;
+	n->ex->pump_list = p;
+	if (!uv_is_active((uv_handle_t *)&n->pump_idle))
+		uv_idle_start(&n->pump_idle, exchange_on_pump_idle);
+}
+
+void exchange_pump_forget(struct net *n, struct peer *p)
+{
+	struct peer **pp = &n->ex->pump_list;
+
+	if (!p->xp || !p->xp->pump_queued)
+		return;
+	while (*pp && *pp != p)
+		pp = &(*pp)->xp->pump_next;
+	if (*pp)
+		*pp = p->xp->pump_next;
+	p->xp->pump_queued = false;
+	p->xp->pump_next = NULL;
 }
 
 /* Forgets the window: the next pump starts over from the oldest outbox entry. */
@@ -251,6 +340,7 @@ static void exchange_restart(struct peer *p)
 	p->xp->head = p->xp->count = 0;
 	p->xp->cursor = 0;
 	p->xp->exhausted = false;
+	p->xp->fresh_exact = false;
 }
 
 void exchange_peer_up(struct net *n, struct peer *p)
@@ -368,7 +458,8 @@ static void queue_done(struct commit_job *job)
 		q->wait->done_msg(q->wait->arg, job->err, &q->m);
 	if (job->err == 0 && (p = net_peer_by_pk(n, q->peer)) && p->xp) {
 		p->xp->exhausted = false;
-		exchange_fresh_add(p->xp, q->seq, &q->m);
+		if (p->link && p->link->state == LINK_UP)
+			exchange_fresh_add(n->ex, p->xp, q->seq, &q->m);
 	}
 	if (job->err == 0 && (p = net_peer_by_pk(n, q->peer)))
 		exchange_pump(n, p);
@@ -547,10 +638,12 @@ static void receipt_done(struct commit_job *job)
 		n->metrics.receipts_received++;
 	if (xp) {
 		/* Slide the window past every receipted entry at its head. */
-		for (size_t i = 0; i < xp->count; i++) {
+		for (size_t i = 0; i < xp->count && job->err == 0; i++) {
 			struct exchange_inflight *s = &xp->win[(xp->head + i) % EXCHANGE_WINDOW];
-			if (memcmp(s->hash, rj->hash, 32) == 0 && job->err == 0)
+			if (memcmp(s->hash, rj->hash, 32) == 0) {
 				s->receipted = true;
+				break; /* an entry is in the window once */
+			}
 		}
 		while (xp->count > 0 && xp->win[xp->head].receipted) {
 			xp->head = (xp->head + 1) % EXCHANGE_WINDOW;

@@ -123,6 +123,7 @@ struct peer *net_peer_add(struct net *n, const struct store_partner *sp)
 	}
 	snprintf(p->name, sizeof(p->name), "%s", sp->name);
 	snprintf(p->address, sizeof(p->address), "%s", sp->address);
+	n->partners_version++;
 	if (!p->link && !p->dial && p->address[0])
 		p->next_dial_ms = uv_now(n->loop);
 	return p;
@@ -359,6 +360,10 @@ int net_start(struct net *n)
 		return r;
 	n->open_handles++;
 	n->tick.data = n;
+	if ((r = uv_idle_init(n->loop, &n->pump_idle)) != 0)
+		return r;
+	n->open_handles++;
+	n->pump_idle.data = n;
 	if (n->listen_cfg[0] && (r = listener_start(n)) != 0)
 		return r;
 	if ((r = net_load_partners(n)) != 0 || (r = exchange_relays_load(n)) != 0)
@@ -387,6 +392,8 @@ void net_stop(struct net *n, void (*done)(void *arg), void *arg)
 		uv_close((uv_handle_t *)&n->listener, net_on_handle_close);
 	if (uv_is_active((uv_handle_t *)&n->tick) || n->tick.data == n)
 		uv_close((uv_handle_t *)&n->tick, net_on_handle_close);
+	if (n->pump_idle.data == n)
+		uv_close((uv_handle_t *)&n->pump_idle, net_on_handle_close);
 	net_handle_closed(n);
 }
 
@@ -398,7 +405,7 @@ void net_free(struct net *n)
 		return;
 	for (struct peer *p = n->peers; p; p = next) {
 		next = p->next;
-		exchange_peer_free(p);
+		exchange_peer_free(n, p);
 		free(p);
 	}
 	free(n->peer_tab);
@@ -410,6 +417,21 @@ void net_free(struct net *n)
 const char *net_listen_address(const struct net *n)
 {
 	return n->listen_addr;
+}
+
+int net_partner_name(struct net *n, const uint8_t id[32], char *out, size_t cap)
+{
+	const struct peer *p = net_peer_by_pk(n, id);
+
+	if (!p)
+		return ERR_NOTFOUND;
+	snprintf(out, cap, "%s", p->name);
+	return 0;
+}
+
+uint64_t net_partners_version(const struct net *n)
+{
+	return n->partners_version;
 }
 
 int net_partner_added(struct net *n, const struct store_partner *p)
@@ -428,6 +450,7 @@ void net_partner_removed(struct net *n, const uint8_t id[32])
 		return;
 	*pp = p->next;
 	net_peer_unindex(n, p);
+	n->partners_version++;
 	p->link = p->dial = NULL;
 	for (struct link *l = n->links; l; l = next) {
 		next = l->next;
@@ -436,7 +459,7 @@ void net_partner_removed(struct net *n, const uint8_t id[32])
 			link_close(l, LINK_CLOSE_REMOVED, "partner removed");
 		}
 	}
-	exchange_peer_free(p);
+	exchange_peer_free(n, p);
 	free(p);
 }
 

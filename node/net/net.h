@@ -65,6 +65,12 @@ int net_partner_added(struct net *n, const struct store_partner *p);
 /* Tells the net layer that a partner was removed: its link is closed (Close{removed}). */
 void net_partner_removed(struct net *n, const uint8_t id[32]);
 
+/* The local name of partner id, from memory. Returns 0 or ERR_NOTFOUND (not a partner). */
+int net_partner_name(struct net *n, const uint8_t id[32], char *out, size_t cap);
+/* Changes whenever a partner is added, changed or removed: what was looked up in the
+ * partner table before is still true while it stays the same. */
+uint64_t net_partners_version(const struct net *n);
+
 /* Snapshot of every partner's link state; *out is malloc'd (caller frees). */
 int net_links(struct net *n, struct net_link_info **out, size_t *count);
 

@@ -97,6 +97,8 @@ struct net {
 	uv_tcp_t listener;
 	bool listening;
 	uv_timer_t tick;
+	uint64_t partners_version;      /* net_partners_version */
+	uv_idle_t pump_idle;            /* runs the pumps asked for in a loop turn (exchange) */
 	uint64_t last_tick_ms;          /* loop time the tick last ran, for the lag metrics */
 	struct peer *peers;
 	struct peer **peer_tab;         /* peers by key: every handshake looks its partner up */
@@ -158,7 +160,7 @@ void exchange_free(struct exchange *ex);
 int exchange_relays_load(struct net *n);
 void exchange_peer_up(struct net *n, struct peer *p);
 void exchange_peer_down(struct net *n, struct peer *p);
-void exchange_peer_free(struct peer *p);
+void exchange_peer_free(struct net *n, struct peer *p);
 void exchange_on_envelope(struct net *n, struct link *l, uint8_t *env, size_t len);
 void exchange_on_receipt(struct net *n, struct link *l, const uint8_t *data, size_t len);
 void exchange_tick(struct net *n, uint64_t now);
