@@ -108,6 +108,7 @@ static void exchange_mark_sent(struct net *n, struct exchange_peer *xp, uint64_t
 		return;
 	j->job.run = sent_run;
 	j->job.done = expire_done;
+	j->job.lazy = true; /* a display state: it need not cost a commit of its own */
 	commit_submit(n->commit, &j->job);
 }
 

@@ -36,6 +36,7 @@ struct bench_opts {
 	char coex[BENCH_PATH_MAX];
 	const char *perf_dir;        /* --perf DIR: perf record the nodes during the throughput run */
 	bool links_only;             /* --only links: the link-scale part alone */
+	bool latency_only;           /* --only latency: the disk baseline and the latency part */
 };
 
 /* Counts for one run, after --quick and the scale are applied. */

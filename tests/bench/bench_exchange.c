@@ -356,11 +356,21 @@ void bench_exchange(const struct bench_opts *o, const struct bench_sizes *z)
 	bench_node_start(&s);
 	bench_node_start(&r);
 	bench_node_partner(&s, &r);
-	ex_throughput(o, z, &s, &r);
-	if (!o->quick)
+	if (o->latency_only) {
+		struct bench_req req;
+		struct bench_push push;
+		struct bench_watch w;
+
+		bench_req_propose(&req, r.id, "bench warm-up");
+		ex_push_and_drain(&s, &r, &req, EX_WARMUP, 1, 1, &push, &w);
+		bench_req_free(&req);
+	} else {
+		ex_throughput(o, z, &s, &r);
+	}
+	if (!o->quick && !o->latency_only)
 		ex_concurrency(z, &s, &r);
 	ex_latency(z, &s, &r);
-	if (!o->quick)
+	if (!o->quick && !o->latency_only)
 		ex_log_audit(o, &s);
 	bench_node_stop(&s);
 	bench_node_stop(&r);
