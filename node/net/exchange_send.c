@@ -546,6 +546,8 @@ static void receipt_done(struct commit_job *job)
 
 	if (job->err == 0)
 		n->metrics.receipts_received++;
+	if (job->err == 0 && n->receipt_hook)
+		n->receipt_hook(n->receipt_hook_arg, rj->hash);
 	if (xp) {
 		/* Slide the window past every receipted entry at its head. */
 		for (size_t i = 0; i < xp->count; i++) {
