@@ -20,6 +20,7 @@ enum {
 	CTL_PIPELINE_MAX = 256,         /* requests read but not yet answered, per connection */
 	CTL_PIPELINE_BYTES = 8 << 20,   /* and their size: a second request waits beyond this */
 	CTL_WRITE_BACKLOG = 1 << 20,    /* bytes of replies the client has not taken: stop reading */
+	CTL_WAIT_TICK_MS = 25,          /* how often the deadlines of receipt waiters are checked */
 };
 
 /* A control connection: framing, the requests in flight (answered in the order they came),
@@ -91,14 +92,19 @@ static void ctl_conn_on_close(uv_handle_t *h)
 	ctl_handle_closed(c);
 }
 
+static void ctl_wait_remove(struct ctl_client *cl);
+
 static void ctl_conn_close(struct ctl_conn *cn)
 {
 	if (cn->closing)
 		return;
 	cn->closing = true;
-	for (struct ctl_client *cl = cn->first; cl; cl = cl->next)
-		if (cl->busy)
+	for (struct ctl_client *cl = cn->first; cl; cl = cl->next) {
+		if (cl->busy) {
+			ctl_wait_remove(cl);
 			ctl_cmd_abandon(cl);
+		}
+	}
 	uv_close((uv_handle_t *)&cn->pipe, ctl_conn_on_close);
 }
 
@@ -219,6 +225,86 @@ void ctl_client_resume(struct ctl_client *cl)
 	cl->busy = false;
 	cl->join = NULL;
 	cl->wait = NULL;
+}
+
+/* ------------------------------------------------------------- waiting for a receipt */
+
+static void ctl_wait_remove(struct ctl_client *cl)
+{
+	struct ctl *c = cl->ctl;
+
+	if (!cl->waits_receipt)
+		return;
+	cl->waits_receipt = false;
+	if (cl->wprev)
+		cl->wprev->wnext = cl->wnext;
+	else
+		c->receipt_waiters = cl->wnext;
+	if (cl->wnext)
+		cl->wnext->wprev = cl->wprev;
+	cl->wprev = cl->wnext = NULL;
+	if (!c->receipt_waiters)
+		uv_timer_stop(&c->wait_timer);
+}
+
+/* Answers the first waiter that match() accepts; false if none did. Its reply may close
+ * connections (and so remove other waiters): the caller scans again from the start. */
+static bool ctl_wait_answer_one(struct ctl *c, bool (*match)(const struct ctl_client *cl, const void *arg),
+				const void *arg)
+{
+	for (struct ctl_client *cl = c->receipt_waiters; cl; cl = cl->wnext) {
+		if (!match(cl, arg))
+			continue;
+		ctl_wait_remove(cl);
+		ctl_client_resume(cl);
+		cl->wait_answer(cl, cl->wait_hash);
+		return true;
+	}
+	return false;
+}
+
+static bool ctl_wait_is_for(const struct ctl_client *cl, const void *hash)
+{
+	return memcmp(cl->wait_hash, hash, 32) == 0;
+}
+
+static bool ctl_wait_is_due(const struct ctl_client *cl, const void *now)
+{
+	return cl->wait_deadline_ms <= *(const uint64_t *)now;
+}
+
+static void ctl_on_receipt(void *arg, const uint8_t hash[32])
+{
+	while (ctl_wait_answer_one(arg, ctl_wait_is_for, hash))
+		;
+}
+
+static void ctl_on_wait_tick(uv_timer_t *t)
+{
+	struct ctl *c = t->data;
+	uint64_t now = uv_now(c->loop);
+
+	while (ctl_wait_answer_one(c, ctl_wait_is_due, &now))
+		;
+}
+
+void ctl_client_wait_receipt(struct ctl_client *cl, const uint8_t hash[32], uint32_t timeout_ms,
+			     void (*answer)(struct ctl_client *cl, const uint8_t hash[32]))
+{
+	struct ctl *c = cl->ctl;
+
+	cl->busy = true;
+	cl->waits_receipt = true;
+	memcpy(cl->wait_hash, hash, 32);
+	cl->wait_deadline_ms = uv_now(c->loop) + timeout_ms;
+	cl->wait_answer = answer;
+	cl->wprev = NULL;
+	cl->wnext = c->receipt_waiters;
+	if (c->receipt_waiters)
+		c->receipt_waiters->wprev = cl;
+	else
+		uv_timer_start(&c->wait_timer, ctl_on_wait_tick, CTL_WAIT_TICK_MS, CTL_WAIT_TICK_MS);
+	c->receipt_waiters = cl;
 }
 
 /* Runs req (NULL: it did not decode; size bytes) as the connection's newest request; takes
@@ -448,7 +534,11 @@ int ctl_new(uv_loop_t *loop, const char *path, const struct ctl_deps *deps, stru
 	}
 	c->open_handles = 1;
 	c->server.data = c;
+	uv_timer_init(loop, &c->wait_timer);
+	c->wait_timer.data = c;
+	c->open_handles++;
 	net_set_message_hook(deps->net, ctl_on_message, c);
+	net_set_receipt_hook(deps->net, ctl_on_receipt, c);
 	*out = c;
 	unlink(path); /* a stale socket from a node that died; the data dir lock prevents two nodes */
 	old = umask(0177);
@@ -481,6 +571,7 @@ void ctl_stop(struct ctl *c, void (*done)(void *arg), void *arg)
 		ctl_conn_close(cn);
 	}
 	uv_close((uv_handle_t *)&c->server, ctl_on_server_close);
+	uv_close((uv_handle_t *)&c->wait_timer, ctl_on_server_close);
 	if (c->metrics_on)
 		uv_close((uv_handle_t *)&c->metrics, ctl_on_server_close);
 	unlink(c->path);

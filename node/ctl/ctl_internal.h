@@ -29,6 +29,12 @@ struct ctl_client {
 	bool busy;                    /* an asynchronous command is running */
 	struct net_join *join;
 	struct net_wait *wait;
+	/* ctl_client_wait_receipt: in ctl->receipt_waiters until its receipt or its deadline */
+	struct ctl_client *wprev, *wnext;
+	bool waits_receipt;
+	uint8_t wait_hash[32];
+	uint64_t wait_deadline_ms;
+	void (*wait_answer)(struct ctl_client *c, const uint8_t hash[32]);
 };
 
 /* A partner reference resolved before; good while the partner table has not changed
@@ -54,6 +60,8 @@ struct ctl {
 	size_t memo_next;
 	uv_tcp_t metrics;             /* optional HTTP endpoint */
 	bool metrics_on;
+	struct ctl_client *receipt_waiters;
+	uv_timer_t wait_timer;        /* runs while there are waiters: their deadlines */
 	bool stopping;
 	void (*stopped)(void *arg);
 	void *stopped_arg;
@@ -66,6 +74,10 @@ int ctl_client_error(struct ctl_client *c, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* An asynchronous command finished: the client may send its next request. */
 void ctl_client_resume(struct ctl_client *c);
+/* Holds c (busy) until the message hash has its receipt (net_set_receipt_hook) or timeout_ms
+ * passed, then calls answer(c, hash), which replies. */
+void ctl_client_wait_receipt(struct ctl_client *c, const uint8_t hash[32], uint32_t timeout_ms,
+			     void (*answer)(struct ctl_client *c, const uint8_t hash[32]));
 
 /* ctl_cmd.c: runs one request; replies now, or later (busy) for asynchronous commands. */
 void ctl_cmd_dispatch(struct ctl_client *c, const Coex__CtlRequest *req);

@@ -475,11 +475,37 @@ void ctl_cmd_list(struct ctl_client *c, const Coex__ListRequest *req)
 	ctl_list_free(&l);
 }
 
-void ctl_cmd_show(struct ctl_client *c, const Coex__ShowRequest *req)
+static void ctl_show_reply(struct ctl_client *c, const struct store_msg *m)
 {
 	Coex__CtlResponse resp = COEX__CTL_RESPONSE__INIT;
-	struct store_msg m;
 	struct ctl_info ci;
+
+	ctl_info_fill(c->ctl, m, &ci);
+	ctl_info_body(&ci, m);
+	resp.result_case = COEX__CTL_RESPONSE__RESULT_MESSAGE;
+	resp.message = &ci.info;
+	ctl_client_reply(c, &resp);
+	ctl_info_free(&ci);
+}
+
+/* show with wait_receipt_ms: the receipt came, or the wait is over. */
+static void ctl_show_waited(struct ctl_client *c, const uint8_t hash[32])
+{
+	struct store_msg m;
+	int r;
+
+	memset(&m, 0, sizeof(m));
+	if ((r = store_msg_get(c->ctl->deps.store, hash, &m)) != 0) {
+		ctl_client_error(c, r, "cannot read the message: %s", err_str(r));
+		return;
+	}
+	ctl_show_reply(c, &m);
+	store_msg_release(&m);
+}
+
+void ctl_cmd_show(struct ctl_client *c, const Coex__ShowRequest *req)
+{
+	struct store_msg m;
 	int r;
 
 	memset(&m, 0, sizeof(m));
@@ -487,12 +513,13 @@ void ctl_cmd_show(struct ctl_client *c, const Coex__ShowRequest *req)
 		ctl_client_error(c, r, r == ERR_AMBIGUOUS ? "'%s' matches more than one message" : "no message '%s'", req->message);
 		return;
 	}
-	ctl_info_fill(c->ctl, &m, &ci);
-	ctl_info_body(&ci, &m);
-	resp.result_case = COEX__CTL_RESPONSE__RESULT_MESSAGE;
-	resp.message = &ci.info;
-	ctl_client_reply(c, &resp);
-	ctl_info_free(&ci);
+	/* Not yet receipted: the answer waits. The receipt hook runs on this thread after the
+	 * receipt's commit, so no receipt slips in unseen between this read and the wait. */
+	if (req->wait_receipt_ms && m.dir != STORE_MSG_IN &&
+	    (m.state == STORE_MSG_QUEUED || m.state == STORE_MSG_SENT))
+		ctl_client_wait_receipt(c, m.hash, req->wait_receipt_ms, ctl_show_waited);
+	else
+		ctl_show_reply(c, &m);
 	store_msg_release(&m);
 }
 

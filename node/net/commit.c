@@ -15,10 +15,13 @@ struct commit {
 	struct store *w;                /* used by the worker thread only */
 	const struct identity *self;
 	uv_check_t check;               /* starts a batch after each loop turn's I/O */
+	uv_timer_t lazy_timer;          /* commits lazy jobs no other job took along */
 	uv_work_t work, prep_work;
 	/* A job goes queued -> preparing -> ready -> batch: the prepare stage (signatures) of
 	 * the next jobs runs on one worker while the current batch commits on another. */
 	struct commit_job *queued, **queued_tail;
+	size_t queued_urgent;           /* of which not lazy */
+	bool lazy_due;                  /* the lazy ones waited long enough, or the node stops */
 	struct commit_job *preparing;   /* in the prepare stage */
 	struct commit_job *ready, **ready_tail;
 	struct commit_job *batch;       /* in flight */
@@ -143,7 +146,8 @@ static void commit_kick(struct commit *c);
 /* Whether everything has stopped: then done() of commit_stop runs. */
 static void commit_maybe_stopped(struct commit *c)
 {
-	if (c->stopping && !c->busy && !c->prep_busy && c->open_handles == 0 && c->stopped)
+	if (c->stopping && !c->busy && !c->prep_busy && !c->queued && !c->ready &&
+	    c->open_handles == 0 && c->stopped)
 		c->stopped(c->stopped_arg);
 }
 
@@ -235,21 +239,34 @@ static bool commit_any_prepare(const struct commit_job *j)
 	return false;
 }
 
+/* Whether the queued jobs move on: one of them is waited for, or the lazy ones are due. */
+static bool commit_queued_due(const struct commit *c)
+{
+	return c->queued && (c->queued_urgent > 0 || c->lazy_due);
+}
+
+static struct commit_job *commit_take_queued(struct commit *c)
+{
+	struct commit_job *list = c->queued;
+
+	c->queued = NULL;
+	c->queued_tail = &c->queued;
+	c->queued_urgent = 0;
+	c->lazy_due = false;
+	uv_timer_stop(&c->lazy_timer);
+	return list;
+}
+
 /* Moves jobs along: queued ones into the prepare stage, ready ones into a batch. When nothing
  * is in flight, queued jobs go straight into a batch that prepares them itself (one hand-off
- * fewer at low load); when a batch is committing, the next jobs are prepared meanwhile. */
+ * fewer at low load); when a batch is committing, the next jobs are prepared meanwhile. Lazy
+ * jobs alone wait (commit_job.lazy). */
 static void commit_kick(struct commit *c)
 {
-	if (!c->busy && !c->prep_busy && !c->ready && c->queued) {
-		c->ready = c->queued;
-		c->ready_tail = c->queued_tail == &c->queued ? &c->ready : c->queued_tail;
-		c->queued = NULL;
-		c->queued_tail = &c->queued;
-	}
-	if (!c->prep_busy && c->queued) {
-		struct commit_job *list = c->queued;
-		c->queued = NULL;
-		c->queued_tail = &c->queued;
+	if (!c->busy && !c->prep_busy && !c->ready && commit_queued_due(c))
+		commit_make_ready(c, commit_take_queued(c));
+	if (!c->prep_busy && commit_queued_due(c)) {
+		struct commit_job *list = commit_take_queued(c);
 		if (!commit_any_prepare(list)) {
 			commit_make_ready(c, list);
 		} else {
@@ -286,6 +303,14 @@ static void commit_on_check(uv_check_t *h)
 	commit_kick(h->data);
 }
 
+static void commit_on_lazy_timer(uv_timer_t *t)
+{
+	struct commit *c = t->data;
+
+	c->lazy_due = true;
+	commit_kick(c);
+}
+
 int commit_new(uv_loop_t *loop, const char *db_path, const struct identity *self,
 	       struct commit **out)
 {
@@ -312,9 +337,12 @@ int commit_new(uv_loop_t *loop, const char *db_path, const struct identity *self
 	}
 	uv_check_init(loop, &c->check);
 	c->check.data = c;
-	c->open_handles = 1;
+	uv_timer_init(loop, &c->lazy_timer);
+	c->lazy_timer.data = c;
+	c->open_handles = 2;
 	uv_check_start(&c->check, commit_on_check);
 	uv_unref((uv_handle_t *)&c->check);
+	uv_unref((uv_handle_t *)&c->lazy_timer);
 	*out = c;
 	return 0;
 }
@@ -331,6 +359,10 @@ void commit_submit(struct commit *c, struct commit_job *job)
 	}
 	*c->queued_tail = job;
 	c->queued_tail = &job->next;
+	if (!job->lazy)
+		c->queued_urgent++;
+	else if (!uv_is_active((uv_handle_t *)&c->lazy_timer))
+		uv_timer_start(&c->lazy_timer, commit_on_lazy_timer, COMMIT_LAZY_MS, 0);
 }
 
 const struct tree_head *commit_head(const struct commit *c)
@@ -351,20 +383,39 @@ static void commit_on_close(uv_handle_t *h)
 	commit_maybe_stopped(c);
 }
 
+/* At stop: fails the jobs of list that are waited for, keeps the lazy ones for a last batch. */
+static void commit_stop_list(struct commit *c, struct commit_job *list)
+{
+	struct commit_job *next;
+
+	for (; list; list = next) {
+		next = list->next;
+		if (list->lazy) {
+			list->next = NULL;
+			*c->queued_tail = list;
+			c->queued_tail = &list->next;
+		} else {
+			list->err = ERR_UNAVAILABLE;
+			list->done(list);
+		}
+	}
+}
+
 void commit_stop(struct commit *c, void (*done)(void *arg), void *arg)
 {
-	struct commit_job *queued = c->queued, *ready = c->ready;
+	struct commit_job *ready = c->ready, *queued = commit_take_queued(c);
 
 	c->stopping = true;
 	c->stopped = done;
 	c->stopped_arg = arg;
-	c->queued = NULL;
-	c->queued_tail = &c->queued;
 	c->ready = NULL;
 	c->ready_tail = &c->ready;
-	commit_fail_list(ready, ERR_UNAVAILABLE); /* in submission order */
-	commit_fail_list(queued, ERR_UNAVAILABLE);
+	commit_stop_list(c, ready); /* in submission order */
+	commit_stop_list(c, queued);
+	c->lazy_due = true;
 	uv_close((uv_handle_t *)&c->check, commit_on_close);
+	uv_close((uv_handle_t *)&c->lazy_timer, commit_on_close);
+	commit_kick(c);
 }
 
 void commit_free(struct commit *c)

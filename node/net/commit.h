@@ -32,8 +32,15 @@ struct commit_job {
 	/* Loop thread: the batch committed (err == 0) or failed. */
 	void (*done)(struct commit_job *job);
 	int err;
+	/* Set by the submitter: writes nothing waits for (a partner's latest head, a display
+	 * state). Such a job starts no batch, and so costs no fsync, of its own: it joins the next
+	 * batch other jobs start, or after COMMIT_LAZY_MS one of its own; at commit_stop, a
+	 * last batch. At low load this keeps the disk free for the writes someone waits on. */
+	bool lazy;
 	bool prepared, unprepared;      /* commit.c: prepare() ran; it failed */
 };
+
+enum { COMMIT_LAZY_MS = 500 };
 
 struct commit_stats {
 	uint64_t batches, jobs, max_batch;
@@ -48,8 +55,8 @@ void commit_submit(struct commit *c, struct commit_job *job);
 /* The latest head this node signed (zero size if none). */
 const struct tree_head *commit_head(const struct commit *c);
 const struct commit_stats *commit_stats(const struct commit *c);
-/* Waits for the batch in flight, fails queued jobs with ERR_UNAVAILABLE, closes handles;
- * done() runs when everything is closed. */
+/* Waits for the batch in flight, fails queued jobs with ERR_UNAVAILABLE (lazy ones are
+ * committed in a last batch), closes handles; done() runs when everything is closed. */
 void commit_stop(struct commit *c, void (*done)(void *arg), void *arg);
 void commit_free(struct commit *c);
 

@@ -180,6 +180,12 @@ void net_set_message_hook(struct net *n, void (*fn)(void *arg, const struct stor
 	n->msg_hook_arg = arg;
 }
 
+void net_set_receipt_hook(struct net *n, void (*fn)(void *arg, const uint8_t hash[32]), void *arg)
+{
+	n->receipt_hook = fn;
+	n->receipt_hook_arg = arg;
+}
+
 /* ------------------------------------------------------------------ trust changes */
 
 struct trust_job {

@@ -108,6 +108,7 @@ static void exchange_mark_sent(struct net *n, struct exchange_peer *xp, uint64_t
 		return;
 	j->job.run = sent_run;
 	j->job.done = expire_done;
+	j->job.lazy = true; /* a display state: it need not cost a commit of its own */
 	commit_submit(n->commit, &j->job);
 }
 
@@ -636,6 +637,8 @@ static void receipt_done(struct commit_job *job)
 
 	if (job->err == 0)
 		n->metrics.receipts_received++;
+	if (job->err == 0 && n->receipt_hook)
+		n->receipt_hook(n->receipt_hook_arg, rj->hash);
 	if (xp) {
 		/* Slide the window past every receipted entry at its head. */
 		for (size_t i = 0; i < xp->count && job->err == 0; i++) {

@@ -123,6 +123,9 @@ int net_relay_allow(struct net *n, const uint8_t origin[32], const uint8_t forwa
  * (as its receipt is sent), so the layer above can act on it (introductions). */
 void net_set_message_hook(struct net *n, void (*fn)(void *arg, const struct store_msg *m),
 			  void *arg);
+/* Called on the loop thread once a partner's receipt for the message hash this node sent is
+ * committed (the message is then "delivered" in the store). */
+void net_set_receipt_hook(struct net *n, void (*fn)(void *arg, const uint8_t hash[32]), void *arg);
 
 /* Counters for `coex metrics`, owned by the net layer. Reasons are static strings. */
 enum { NET_REASONS_MAX = 32 };

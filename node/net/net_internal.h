@@ -120,6 +120,8 @@ struct net {
 	struct net_metrics metrics;
 	void (*msg_hook)(void *arg, const struct store_msg *m);
 	void *msg_hook_arg;
+	void (*receipt_hook)(void *arg, const uint8_t hash[32]);
+	void *receipt_hook_arg;
 };
 
 /* net.c */

@@ -47,7 +47,8 @@ static void head_done(struct commit_job *job)
 	free(job);
 }
 
-/* Records p's latest verified head, through the commit pipeline (batched with the rest). */
+/* Records p's latest verified head, through the commit pipeline (batched with the rest; a lazy
+ * job: one per receipt at low load would otherwise cost a commit of its own). */
 static void witness_keep(struct net *n, struct peer *p, const struct tree_head *h)
 {
 	struct head_job *j;
@@ -60,6 +61,7 @@ static void witness_keep(struct net *n, struct peer *p, const struct tree_head *
 	witness_to_store(h, &j->head);
 	j->job.run = head_run;
 	j->job.done = head_done;
+	j->job.lazy = true; /* kept in memory at once; nothing waits for it on disk */
 	commit_submit(n->commit, &j->job);
 }
 

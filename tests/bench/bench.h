@@ -36,6 +36,7 @@ struct bench_opts {
 	char coex[BENCH_PATH_MAX];
 	const char *perf_dir;        /* --perf DIR: perf record the nodes during the throughput run */
 	bool links_only;             /* --only links: the link-scale part alone */
+	bool latency_only;           /* --only latency: the disk baseline and the latency part */
 };
 
 /* Counts for one run, after --quick and the scale are applied. */
@@ -146,9 +147,19 @@ struct bench_push {
  * requests pipelined (answered in order), until all are answered. */
 int bench_ctl_push(const char *sock, const struct bench_req *req, long count, int conns,
 		   int depth, struct bench_push *out);
-/* One propose over a fresh connection (tools/coex/client.c): the message's hash, 32 bytes. */
-int bench_ctl_propose_one(const char *sock, const char *to, const char *title, uint8_t hash[32],
-			  char *err, size_t errlen);
+/* One blocking control connection, one request at a time (the latency run). */
+struct bench_conn {
+	int fd;
+};
+int bench_conn_open(const char *sock, struct bench_conn *c);
+void bench_conn_close(struct bench_conn *c);
+/* Proposes to `to`: the message's hash (32 bytes) once the node answered "queued". */
+int bench_conn_propose(struct bench_conn *c, const char *to, const char *title, uint8_t hash[32],
+		       char *err, size_t errlen);
+/* Waits for the message's receipt (show with wait_receipt_ms): 0 once the node answers that
+ * it is delivered, -ETIMEDOUT if it answers without within timeout_ms. */
+int bench_conn_wait_receipt(struct bench_conn *c, const uint8_t hash[32], uint32_t timeout_ms,
+			    char *err, size_t errlen);
 
 /* ---------------------------------------------------------------- bench_db.c */
 
@@ -159,7 +170,6 @@ void bench_db_close(struct bench_db *d);
 long bench_db_received(struct bench_db *d);   /* messages in (dir = 1) */
 long bench_db_delivered(struct bench_db *d);  /* messages out with a receipt (state >= 2) */
 long bench_db_log_size(struct bench_db *d);
-int bench_db_state(struct bench_db *d, const uint8_t hash[32]); /* -1: not there */
 
 enum { BENCH_WATCH_MS = 20 };
 

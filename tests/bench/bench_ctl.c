@@ -1,6 +1,7 @@
-/* Proposals over the control socket: one at a time through tools/coex/client.c, or many
- * pipelined over persistent connections, each connection with up to `depth` requests in
- * flight (the node answers them in order, each once durable, and batches them). */
+/* Proposals over the control socket: one at a time on a blocking connection (and the wait for
+ * each one's receipt), or many pipelined over persistent connections, each connection with up
+ * to `depth` requests in flight (the node answers them in order, each once durable, and
+ * batches them). */
 #include "bench.h"
 #include "client.h"
 
@@ -239,8 +240,80 @@ static int hex_decode32(const char *hex, uint8_t out[32])
 	return 0;
 }
 
-int bench_ctl_propose_one(const char *sock, const char *to, const char *title, uint8_t hash[32],
-			  char *err, size_t errlen)
+int bench_conn_open(const char *sock, struct bench_conn *c)
+{
+	struct pconn p;
+	int r = pconn_open(sock, &p);
+
+	c->fd = p.fd;
+	if (r == 0 && fcntl(c->fd, F_SETFL, 0) != 0) /* blocking: one request at a time */
+		r = -errno;
+	if (r != 0 && c->fd >= 0) {
+		close(c->fd);
+		c->fd = -1;
+	}
+	return r;
+}
+
+void bench_conn_close(struct bench_conn *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+}
+
+static int conn_io(int fd, uint8_t *buf, size_t len, bool out, double deadline)
+{
+	for (size_t off = 0; off < len;) {
+		struct pollfd pf = { .fd = fd, .events = out ? POLLOUT : POLLIN };
+		int ms = (int)((deadline - bench_now()) * 1000) + 1;
+		ssize_t n;
+
+		if (ms <= 0 || poll(&pf, 1, ms) == 0)
+			return -ETIMEDOUT;
+		n = out ? send(fd, buf + off, len - off, MSG_NOSIGNAL) : recv(fd, buf + off, len - off, 0);
+		if (n < 0 && errno != EINTR && errno != EAGAIN)
+			return -errno;
+		if (n == 0)
+			return -EPIPE;
+		off += n > 0 ? (size_t)n : 0;
+	}
+	return 0;
+}
+
+/* Sends req and reads its response (free it with coex__ctl_response__free_unpacked). */
+static int conn_call(struct bench_conn *c, const Coex__CtlRequest *req, uint32_t timeout_ms,
+		     Coex__CtlResponse **out, char *err, size_t errlen)
+{
+	double deadline = bench_now() + timeout_ms / 1000.0;
+	size_t n = coex__ctl_request__get_packed_size(req), len;
+	uint8_t *buf = malloc(CTL_LEN_PREFIX + n), hdr[CTL_LEN_PREFIX];
+	int r;
+
+	if (!buf)
+		bench_die("out of memory");
+	for (int i = 0; i < CTL_LEN_PREFIX; i++)
+		buf[i] = (uint8_t)(n >> (8 * (CTL_LEN_PREFIX - 1 - i)));
+	coex__ctl_request__pack(req, buf + CTL_LEN_PREFIX);
+	r = conn_io(c->fd, buf, CTL_LEN_PREFIX + n, true, deadline);
+	free(buf);
+	if (r == 0 && (r = conn_io(c->fd, hdr, sizeof(hdr), false, deadline)) == 0) {
+		len = (size_t)hdr[0] << 24 | (size_t)hdr[1] << 16 | (size_t)hdr[2] << 8 | hdr[3];
+		if (len > CLIENT_MAX_MESSAGE || !(buf = malloc(len + 1)))
+			r = -ENOMEM;
+		else if ((r = conn_io(c->fd, buf, len, false, deadline)) == 0 &&
+			 !(*out = coex__ctl_response__unpack(NULL, len, buf)))
+			r = -EPROTO;
+		if (len <= CLIENT_MAX_MESSAGE)
+			free(buf);
+	}
+	if (r != 0)
+		snprintf(err, errlen, "control connection: %s", strerror(-r));
+	return r;
+}
+
+int bench_conn_propose(struct bench_conn *c, const char *to, const char *title, uint8_t hash[32],
+		       char *err, size_t errlen)
 {
 	Coex__CtlRequest req = COEX__CTL_REQUEST__INIT;
 	Coex__ProposeRequest p = COEX__PROPOSE_REQUEST__INIT;
@@ -250,7 +323,7 @@ int bench_ctl_propose_one(const char *sock, const char *to, const char *title, u
 	proposal_fill(&p, to, title);
 	req.cmd_case = COEX__CTL_REQUEST__CMD_PROPOSE;
 	req.propose = &p;
-	if ((r = client_call(sock, &req, BENCH_CTL_TIMEOUT_MS, &resp, err, errlen)) != 0)
+	if ((r = conn_call(c, &req, BENCH_CTL_TIMEOUT_MS, &resp, err, errlen)) != 0)
 		return r;
 	if (resp->code != 0) {
 		snprintf(err, errlen, "propose: %s", resp->error);
@@ -259,6 +332,39 @@ int bench_ctl_propose_one(const char *sock, const char *to, const char *title, u
 		   hex_decode32(resp->message->id, hash) != 0) {
 		snprintf(err, errlen, "propose: no message id in the answer");
 		r = -EINVAL;
+	}
+	coex__ctl_response__free_unpacked(resp, NULL);
+	return r;
+}
+
+int bench_conn_wait_receipt(struct bench_conn *c, const uint8_t hash[32], uint32_t timeout_ms,
+			    char *err, size_t errlen)
+{
+	Coex__CtlRequest req = COEX__CTL_REQUEST__INIT;
+	Coex__ShowRequest sr = COEX__SHOW_REQUEST__INIT;
+	Coex__CtlResponse *resp = NULL;
+	char hex[65];
+	int r;
+
+	for (int i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", hash[i]);
+	sr.message = hex;
+	sr.wait_receipt_ms = timeout_ms;
+	req.cmd_case = COEX__CTL_REQUEST__CMD_SHOW;
+	req.show = &sr;
+	/* the node answers at its deadline at the latest: allow for the trip */
+	if ((r = conn_call(c, &req, timeout_ms + BENCH_CTL_TIMEOUT_MS, &resp, err, errlen)) != 0)
+		return r;
+	if (resp->code != 0) {
+		snprintf(err, errlen, "show: %s", resp->error);
+		r = resp->code;
+	} else if (resp->result_case != COEX__CTL_RESPONSE__RESULT_MESSAGE) {
+		snprintf(err, errlen, "show: no message in the answer");
+		r = -EINVAL;
+	} else if (strcmp(resp->message->state, "delivered") != 0 &&
+		   strcmp(resp->message->state, "answered") != 0) {
+		snprintf(err, errlen, "no receipt within %u ms (state %s)", timeout_ms, resp->message->state);
+		r = -ETIMEDOUT;
 	}
 	coex__ctl_response__free_unpacked(resp, NULL);
 	return r;

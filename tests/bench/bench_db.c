@@ -9,14 +9,13 @@
 
 enum { DB_BUSY_MS = 2000 };
 
-enum db_query { Q_RECEIVED, Q_DELIVERED, Q_LOG_SIZE, Q_STATE, Q_COUNT };
+enum db_query { Q_RECEIVED, Q_DELIVERED, Q_LOG_SIZE, Q_COUNT };
 
 static const char *const db_sql[Q_COUNT] = {
 	[Q_RECEIVED] = "SELECT count(*) FROM messages WHERE dir = 1",
 	/* delivered (2) or answered (3): a receipt is stored */
 	[Q_DELIVERED] = "SELECT count(*) FROM messages WHERE state IN (2, 3) AND dir = 0",
 	[Q_LOG_SIZE] = "SELECT coalesce(max(idx) + 1, 0) FROM log_entries",
-	[Q_STATE] = "SELECT state FROM messages WHERE hash = ?1",
 };
 
 struct bench_db {
@@ -76,12 +75,6 @@ long bench_db_delivered(struct bench_db *d)
 long bench_db_log_size(struct bench_db *d)
 {
 	return db_int(d, d->q[Q_LOG_SIZE]);
-}
-
-int bench_db_state(struct bench_db *d, const uint8_t hash[32])
-{
-	sqlite3_bind_blob(d->q[Q_STATE], 1, hash, 32, SQLITE_STATIC);
-	return (int)db_int(d, d->q[Q_STATE]);
 }
 
 /* The watcher thread: its own read-only connections (a SQLite connection stays on one

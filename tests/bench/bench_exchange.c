@@ -23,8 +23,7 @@
 
 enum {
 	EX_WARMUP = 64,              /* proposals before measuring: link, keys, caches */
-	EX_LATENCY_POLL_US = 200,    /* store polling interval while waiting for one receipt */
-	EX_LATENCY_TIMEOUT_S = 30,
+	EX_LATENCY_TIMEOUT_MS = 30000,
 	EX_DRAIN_MIN_S = 120,        /* at least this long for receipts to arrive */
 };
 
@@ -217,34 +216,36 @@ static double pct(const double *v, long n, double p)
 	return v[i < 0 ? 0 : i >= n ? n - 1 : i];
 }
 
+/* One proposal at a time on one control connection: ProposeRequest, its answer ("queued",
+ * durable), then a show that the node answers when the receipt is committed (no polling: the
+ * figure is the node's, not a poller's interval). */
 static void ex_latency(const struct bench_sizes *z, struct bench_node *s, struct bench_node *r)
 {
-	struct bench_db *sdb = bench_db_open(s->db);
+	struct bench_conn conn;
 	double *lat = calloc((size_t)z->latency_n, sizeof(*lat));
 	double *q = calloc((size_t)z->latency_n, sizeof(*q));
 	double sum = 0;
 	char err[256];
+	int rc;
 
 	if (!lat || !q)
 		bench_die("out of memory");
+	if ((rc = bench_conn_open(s->sock, &conn)) != 0)
+		bench_die("control connection to %s: %s", s->name, strerror(-rc));
 	for (long i = 0; i < z->latency_n; i++) {
 		uint8_t hash[32];
-		double t0 = bench_now(), tq, deadline = t0 + EX_LATENCY_TIMEOUT_S;
+		double t0 = bench_now(), tq;
 
-		if (bench_ctl_propose_one(s->sock, r->id, "bench latency", hash, err, sizeof(err)) != 0)
+		if (bench_conn_propose(&conn, r->id, "bench latency", hash, err, sizeof(err)) != 0)
 			bench_die("latency proposal %ld: %s", i, err);
 		tq = bench_now();
-		while (bench_db_state(sdb, hash) < 2) {
-			if (bench_now() > deadline)
-				bench_die("no receipt for latency proposal %ld within %d s", i,
-					  EX_LATENCY_TIMEOUT_S);
-			bench_sleep_ms(EX_LATENCY_POLL_US / 1000.0);
-		}
+		if (bench_conn_wait_receipt(&conn, hash, EX_LATENCY_TIMEOUT_MS, err, sizeof(err)) != 0)
+			bench_die("latency proposal %ld: %s", i, err);
 		lat[i] = (bench_now() - t0) * 1e3;
 		q[i] = (tq - t0) * 1e3;
 		sum += lat[i];
 	}
-	bench_db_close(sdb);
+	bench_conn_close(&conn);
 	qsort(lat, (size_t)z->latency_n, sizeof(*lat), cmp_double);
 	qsort(q, (size_t)z->latency_n, sizeof(*q), cmp_double);
 	report_section("(2) latency: one proposal at a time, ProposeRequest -> receipt stored at the sender");
@@ -356,11 +357,21 @@ void bench_exchange(const struct bench_opts *o, const struct bench_sizes *z)
 	bench_node_start(&s);
 	bench_node_start(&r);
 	bench_node_partner(&s, &r);
-	ex_throughput(o, z, &s, &r);
-	if (!o->quick)
+	if (o->latency_only) {
+		struct bench_req req;
+		struct bench_push push;
+		struct bench_watch w;
+
+		bench_req_propose(&req, r.id, "bench warm-up");
+		ex_push_and_drain(&s, &r, &req, EX_WARMUP, 1, 1, &push, &w);
+		bench_req_free(&req);
+	} else {
+		ex_throughput(o, z, &s, &r);
+	}
+	if (!o->quick && !o->latency_only)
 		ex_concurrency(z, &s, &r);
 	ex_latency(z, &s, &r);
-	if (!o->quick)
+	if (!o->quick && !o->latency_only)
 		ex_log_audit(o, &s);
 	bench_node_stop(&s);
 	bench_node_stop(&r);

@@ -3,7 +3,7 @@
  * a ZeroMQ CURVE peer), printed as ratios to them. Never a timed test: machines are noisy,
  * so only ratios within one run mean anything.
  *
- *     coex-bench [--quick] [--json FILE] [--coexd PATH] [--coex PATH] [--perf DIR] [--only links] [-v]
+ *     coex-bench [--quick] [--json FILE] [--coexd PATH] [--coex PATH] [--perf DIR] [--only links|latency] [-v]
  *
  * COEX_BENCH_SCALE (default 1) multiplies every count and duration. */
 #define _GNU_SOURCE /* realpath */
@@ -26,7 +26,7 @@
 #endif
 
 static const char usage[] =
-	"usage: coex-bench [--quick] [--json FILE] [--coexd PATH] [--coex PATH] [--perf DIR] [--only links] [-v]\n"
+	"usage: coex-bench [--quick] [--json FILE] [--coexd PATH] [--coex PATH] [--perf DIR] [--only links|latency] [-v]\n"
 	"\n"
 	"Measures two coexd nodes on 127.0.0.1 (throughput, latency, link scale, log audit,\n"
 	"backlog) and, in the same run, the baselines they are compared with: Ed25519 sign and\n"
@@ -40,6 +40,7 @@ static const char usage[] =
 	"  --coex PATH    the CLI (default: likewise)\n"
 	"  --perf DIR     perf record both nodes during the throughput run into DIR\n"
 	"  --only links   run the link-scale part alone\n"
+	"  --only latency run the disk baseline and the latency part (2) alone\n"
 	"  -v             say what is happening on stderr\n"
 	"\n"
 	"COEX_BENCH_SCALE=F multiplies every count and duration (e.g. 0.1 for a smoke test);\n"
@@ -90,6 +91,9 @@ static void parse_args(int argc, char **argv, struct bench_opts *o)
 			o->json_path = argv[++i];
 		} else if (strcmp(a, "--only") == 0 && has_val && strcmp(argv[i + 1], "links") == 0) {
 			o->links_only = true;
+			i++;
+		} else if (strcmp(a, "--only") == 0 && has_val && strcmp(argv[i + 1], "latency") == 0) {
+			o->latency_only = true;
 			i++;
 		} else if (strcmp(a, "--perf") == 0 && has_val) {
 			o->perf_dir = argv[++i];
@@ -226,6 +230,15 @@ int main(int argc, char **argv)
 
 	if (o.links_only) {
 		bench_links(&o, &z);
+		report_print();
+		if (o.json_path && report_write_json(o.json_path) != 0)
+			bench_die("cannot write %s", o.json_path);
+		report_free();
+		return 0;
+	}
+	if (o.latency_only) {
+		bench_sqlite(&z);
+		bench_exchange(&o, &z);
 		report_print();
 		if (o.json_path && report_write_json(o.json_path) != 0)
 			bench_die("cannot write %s", o.json_path);

@@ -11,7 +11,7 @@ import struct
 import noise_peer as np
 
 # CtlRequest oneof fields
-REQ_PROPOSE, REQ_LIST = 8, 10
+REQ_PROPOSE, REQ_LIST, REQ_SHOW = 8, 10, 11
 # CtlResponse fields
 RESP_CODE, RESP_ERROR, RESP_MESSAGE, RESP_MESSAGES = 1, 2, 8, 9
 
@@ -73,3 +73,18 @@ class Ctl:
         if code != 0:
             raise RuntimeError("propose failed (%d): %s" % (code, error))
         return _decode_message_info(result[RESP_MESSAGE][0])["id"]
+
+    def show_request(self, mid, wait_receipt_ms=0):
+        """The framed ShowRequest (to send without waiting for the answer)."""
+        req = np._field_bytes(REQ_SHOW, np._field_bytes(1, mid.encode())
+                              + np._field_varint(2, wait_receipt_ms), keep_empty=True)
+        return struct.pack(">I", len(req)) + req
+
+    def show(self, mid, wait_receipt_ms=0):
+        """The message's state; with wait_receipt_ms, answered once it has its receipt or that
+        many ms passed. Raises on an error."""
+        code, error, result = self.call(REQ_SHOW, np._field_bytes(1, mid.encode())
+                                        + np._field_varint(2, wait_receipt_ms))
+        if code != 0:
+            raise RuntimeError("show failed (%d): %s" % (code, error))
+        return _decode_message_info(result[RESP_MESSAGE][0])["state"]

@@ -8,6 +8,7 @@
 import os
 import signal
 
+import ctl_client
 import harness
 from harness import check, wait_for
 
@@ -87,6 +88,29 @@ def test_queued_while_partner_down(w):
     check(sorted(got) == sorted(ids), "all five arrived once: %r" % got)
 
 
+def test_show_waits_for_receipt(w):
+    """show with wait_receipt_ms: answered at its deadline without a receipt, at the receipt
+    when it comes, at once when it is there; a client that leaves while waiting is forgotten."""
+    acme = w.node("Acme", limits=FAST).start()
+    globex = w.node("Globex", limits=FAST).start()
+    harness.partner_up(acme, globex)
+    globex.stop()
+    acme.wait_link(globex, "down")
+    ctl = ctl_client.Ctl(acme.dir)
+    try:
+        mid = ctl.propose(globex.id, "wait for me")
+        check(ctl.show(mid, wait_receipt_ms=200) in ("queued", "sent"), "no receipt: the deadline answers")
+        gone = ctl_client.Ctl(acme.dir)
+        gone.sock.sendall(gone.show_request(mid, wait_receipt_ms=60000))
+        gone.close()
+        globex.start()
+        check(ctl.show(mid, wait_receipt_ms=60000) == "delivered", "answered at the receipt")
+        check(ctl.show(mid, wait_receipt_ms=60000) == "delivered", "answered at once when receipted")
+        check(ctl.show(mid) == "delivered", "without a wait as before")
+    finally:
+        ctl.close()
+
+
 def test_refusals(w):
     acme = w.node("Acme", limits=dict(FAST, message_bytes=65536)).start()
     globex = w.node("Globex", limits=FAST).start()
@@ -122,5 +146,5 @@ def test_outbox_cap(w):
 
 
 if __name__ == "__main__":
-    harness.main([test_negotiation_to_agreement, test_queued_while_partner_down, test_refusals,
-                  test_outbox_cap])
+    harness.main([test_negotiation_to_agreement, test_queued_while_partner_down,
+                  test_show_waits_for_receipt, test_refusals, test_outbox_cap])
