@@ -139,9 +139,9 @@ static void noise_mix_key(struct noise_handshake *hs, const uint8_t *ikm, size_t
 	sodium_memzero(temp_k, sizeof(temp_k));
 }
 
-/* MixKey(DH(priv, pub)). An all-zero result means a low-order public key: refused. */
-static int noise_mix_dh(struct noise_handshake *hs, const uint8_t priv[NOISE_DH_LEN],
-			const uint8_t pub[NOISE_DH_LEN])
+/* An all-zero result means a low-order public key: refused. */
+int noise_dh(uint8_t out[NOISE_DH_LEN], const uint8_t priv[NOISE_DH_LEN],
+	     const uint8_t pub[NOISE_DH_LEN])
 {
 	uint8_t shared[NOISE_DH_LEN];
 	int r = ERR_CRYPTO;
@@ -149,10 +149,41 @@ static int noise_mix_dh(struct noise_handshake *hs, const uint8_t priv[NOISE_DH_
 	if (crypto_scalarmult_curve25519(shared, priv, pub) != 0 ||
 	    sodium_is_zero(shared, sizeof(shared)))
 		goto out;
-	noise_mix_key(hs, shared, sizeof(shared));
+	memcpy(out, shared, NOISE_DH_LEN);
 	r = 0;
 out:
 	sodium_memzero(shared, sizeof(shared));
+	return r;
+}
+
+/* MixKey(DH(priv, pub)). */
+static int noise_mix_dh(struct noise_handshake *hs, const uint8_t priv[NOISE_DH_LEN],
+			const uint8_t pub[NOISE_DH_LEN])
+{
+	uint8_t shared[NOISE_DH_LEN];
+	int r;
+
+	if ((r = noise_dh(shared, priv, pub)) == 0)
+		noise_mix_key(hs, shared, sizeof(shared));
+	sodium_memzero(shared, sizeof(shared));
+	return r;
+}
+
+/* MixKey(DH(s, rs)), from the caller's precomputed secret when it has one. */
+static int noise_mix_ss(struct noise_handshake *hs)
+{
+	uint8_t ss[NOISE_DH_LEN];
+	int r = 0;
+
+	if (!hs->ss_lookup || hs->ss_lookup(hs->ss_arg, hs->rs, ss) != 0)
+		r = noise_mix_dh(hs, hs->s_priv, hs->rs);
+	else if (sodium_is_zero(ss, sizeof(ss))) /* noise_dh() never gives it: a broken lookup */
+		r = ERR_CRYPTO;
+	else
+		noise_mix_key(hs, ss, sizeof(ss));
+	sodium_memzero(ss, sizeof(ss));
+	hs->ss_lookup = NULL; /* asked once: the caller's arg need not outlive this message */
+	hs->ss_arg = NULL;
 	return r;
 }
 
@@ -221,21 +252,21 @@ static int noise_check_read(size_t msg_len, size_t overhead, size_t payload_cap)
 
 int noise_handshake_init(struct noise_handshake *hs, enum noise_role role,
 			 const uint8_t *prologue, size_t prologue_len,
-			 const uint8_t s_priv[NOISE_DH_LEN], const uint8_t *rs)
+			 const uint8_t s_priv[NOISE_DH_LEN], const uint8_t s_pub[NOISE_DH_LEN],
+			 const uint8_t *rs)
 {
 	struct noise_handshake t;
 	int r = ERR_INVAL;
 
 	sodium_memzero(&t, sizeof(t));
-	if (!hs || !s_priv || (!prologue && prologue_len))
+	if (!hs || !s_priv || !s_pub || (!prologue && prologue_len))
 		goto out;
 	if (!(role == NOISE_INITIATOR && rs) && !(role == NOISE_RESPONDER && !rs))
 		goto out;
 	t.role = role;
 	t.step = NOISE_STEP_INITIATION;
 	memcpy(t.s_priv, s_priv, NOISE_DH_LEN);
-	if (crypto_scalarmult_curve25519_base(t.s_pub, t.s_priv) != 0)
-		goto out;
+	memcpy(t.s_pub, s_pub, NOISE_DH_LEN);
 	/* InitializeSymmetric(): the name fits in HASHLEN, so h = name || zeros; ck = h */
 	memcpy(t.h, noise_protocol_name, sizeof(noise_protocol_name) - 1);
 	memcpy(t.ck, t.h, NOISE_HASH_LEN);
@@ -255,6 +286,15 @@ void noise_handshake_set_ephemeral(struct noise_handshake *hs, const uint8_t e_p
 {
 	memcpy(hs->e_priv, e_priv, NOISE_DH_LEN);
 	hs->e_injected = true;
+}
+
+void noise_handshake_set_ss_lookup(struct noise_handshake *hs,
+				   int (*lookup)(void *arg, const uint8_t rs[NOISE_DH_LEN],
+						 uint8_t ss[NOISE_DH_LEN]),
+				   void *arg)
+{
+	hs->ss_lookup = lookup;
+	hs->ss_arg = arg;
 }
 
 int noise_create_initiation(struct noise_handshake *hs, const uint8_t *payload, size_t payload_len,
@@ -278,7 +318,7 @@ int noise_create_initiation(struct noise_handshake *hs, const uint8_t *payload, 
 		goto out;
 	p += NOISE_ENC_S_LEN;
 	/* ss */
-	if ((r = noise_mix_dh(hs, hs->s_priv, hs->rs)) != 0)
+	if ((r = noise_mix_ss(hs)) != 0)
 		goto out;
 	/* payload */
 	if ((r = noise_encrypt_and_hash(hs, payload, payload_len, p)) != 0)
@@ -311,7 +351,7 @@ int noise_consume_initiation(struct noise_handshake *hs, const uint8_t *msg, siz
 		goto out;
 	p += NOISE_ENC_S_LEN;
 	/* ss */
-	if ((r = noise_mix_dh(hs, hs->s_priv, hs->rs)) != 0)
+	if ((r = noise_mix_ss(hs)) != 0)
 		goto out;
 	/* payload */
 	if ((r = noise_decrypt_and_hash(hs, p, msg_len - (size_t)(p - msg), payload)) != 0)

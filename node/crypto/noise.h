@@ -54,6 +54,8 @@ struct noise_handshake {
 	bool e_injected;
 	uint8_t rs[NOISE_DH_LEN]; /* remote static: given (initiator) or learnt (responder) */
 	uint8_t re[NOISE_DH_LEN]; /* remote ephemeral */
+	int (*ss_lookup)(void *arg, const uint8_t rs[NOISE_DH_LEN], uint8_t ss[NOISE_DH_LEN]);
+	void *ss_arg;
 };
 
 /* The two transport ciphers and the handshake hash, after Split(). */
@@ -63,12 +65,31 @@ struct noise_session {
 	uint8_t handshake_hash[NOISE_HASH_LEN];
 };
 
-/* Initializes a handshake. s_priv is this side's X25519 private key. For the initiator
- * rs (the responder's X25519 public key) is required; the responder passes NULL.
- * Returns 0 or ERR_INVAL. */
+/* Initializes a handshake. s_priv and s_pub are this side's X25519 key pair (the caller keeps
+ * s_pub: computing it here would cost a scalar multiplication per handshake; a pub that does
+ * not match priv only makes the handshake fail). For the initiator rs (the responder's X25519
+ * public key) is required; the responder passes NULL. Returns 0 or ERR_INVAL. */
 int noise_handshake_init(struct noise_handshake *hs, enum noise_role role,
 			 const uint8_t *prologue, size_t prologue_len,
-			 const uint8_t s_priv[NOISE_DH_LEN], const uint8_t *rs);
+			 const uint8_t s_priv[NOISE_DH_LEN], const uint8_t s_pub[NOISE_DH_LEN],
+			 const uint8_t *rs);
+
+/* X25519 as Noise's DH(): out = priv * pub. Returns 0, or ERR_CRYPTO for an all-zero result
+ * (a low-order pub), which is refused. */
+int noise_dh(uint8_t out[NOISE_DH_LEN], const uint8_t priv[NOISE_DH_LEN],
+	     const uint8_t pub[NOISE_DH_LEN]);
+
+/* A precomputed ss. IK's ss = DH(s, rs) is the same in every handshake between two static
+ * keys, so a node may compute it once per partner (WireGuard does so per peer) and hand it in
+ * here: at the ss token (the initiation, either role) lookup(arg, rs, ss) is asked first; it
+ * writes exactly noise_dh(ss, s_priv, rs) and returns 0, or returns nonzero for "not known",
+ * and ss is computed. It must not keep rs or change state. Call after noise_handshake_init(),
+ * which clears it; lookup and arg must stay valid until that message is written or read,
+ * after which hs forgets them. */
+void noise_handshake_set_ss_lookup(struct noise_handshake *hs,
+				   int (*lookup)(void *arg, const uint8_t rs[NOISE_DH_LEN],
+						 uint8_t ss[NOISE_DH_LEN]),
+				   void *arg);
 
 /* Tests only: use e_priv as the ephemeral private key instead of a random one.
  * Call after noise_handshake_init(), which clears it. */

@@ -133,6 +133,8 @@ int link_send_initiation(struct link *l)
 {
 	struct net *n = l->net;
 	uint8_t out[LIMIT_FRAME_MAX];
+	struct handshake_partner once;
+	const struct handshake_partner *keys = l->peer ? &l->peer->keys : &once;
 	struct hello h;
 	size_t len;
 	int r;
@@ -143,7 +145,12 @@ int link_send_initiation(struct link *l)
 		memcpy(h.invite_id, l->join->invite_id, sizeof(h.invite_id));
 		memcpy(h.invite_mac, l->join->mac, sizeof(h.invite_mac));
 	}
-	if ((r = handshake_initiate(&l->hs, n->self, l->peer_pk, &h, out, sizeof(out), &len)) != 0)
+	/* a partner's keys are kept; an inviter's (joining) are made for this one handshake */
+	if (!l->peer && (r = handshake_partner_init(&once, n->self, l->peer_pk)) != 0)
+		return r;
+	r = handshake_initiate(&l->hs, n->self, keys, &h, out, sizeof(out), &len);
+	handshake_partner_wipe(&once);
+	if (r != 0)
 		return r;
 	if ((r = link_write_raw(l, out, len)) != 0)
 		return r;
@@ -171,7 +178,8 @@ static void link_on_initiation(struct link *l, const uint8_t *msg, size_t len)
 	struct net *n = l->net;
 	struct handshake_responder rsp = {
 		.self = n->self, .now_ms = net_wall_ms(), .skew_ms = n->cfg.clock_skew_ms,
-		.replay = n->replay, .admit = net_admit_hello, .arg = n,
+		.replay = n->replay, .admit = net_admit_hello, .partner = net_handshake_partner,
+		.arg = n,
 	};
 	uint8_t out[LIMIT_FRAME_MAX];
 	struct hello mine, peer;

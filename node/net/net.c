@@ -45,13 +45,13 @@ void net_partner_name_from(const char *display, char *out, size_t cap)
 	out[o < cap ? o : cap - 1] = '\0';
 }
 
-/* Keys are public and chosen by whoever holds them, but only partners are in the table (an
+/* Keys are public and chosen by whoever holds them, but only partners are in the tables (an
  * operator's choice), so a plain bucket from the key's bytes is enough. */
-static size_t net_peer_slot(const struct net *n, const uint8_t pk[32])
+static size_t net_peer_slot(const struct net *n, const uint8_t key[32])
 {
 	uint64_t h;
 
-	memcpy(&h, pk, sizeof(h));
+	memcpy(&h, key, sizeof(h));
 	return (size_t)(h % n->peer_tab_cap);
 }
 
@@ -65,26 +65,55 @@ struct peer *net_peer_by_pk(struct net *n, const uint8_t pk[32])
 	return NULL;
 }
 
-/* Keeps the table at most one peer per bucket on average. */
+/* Every partner initiation: its Noise static key is all the responder knows at the ss token. */
+static struct peer *net_peer_by_x_pk(struct net *n, const uint8_t x_pk[32])
+{
+	if (!n->peer_xtab)
+		return NULL;
+	for (struct peer *p = n->peer_xtab[net_peer_slot(n, x_pk)]; p; p = p->xnext)
+		if (memcmp(p->keys.x_pk, x_pk, 32) == 0)
+			return p;
+	return NULL;
+}
+
+const struct handshake_partner *net_handshake_partner(void *arg, const uint8_t x_pk[32])
+{
+	struct peer *p = net_peer_by_x_pk(arg, x_pk);
+
+	return p ? &p->keys : NULL;
+}
+
+static void net_peer_link_slots(struct net *n, struct peer *p)
+{
+	size_t i = net_peer_slot(n, p->pk), x = net_peer_slot(n, p->keys.x_pk);
+
+	p->hnext = n->peer_tab[i];
+	n->peer_tab[i] = p;
+	p->xnext = n->peer_xtab[x];
+	n->peer_xtab[x] = p;
+}
+
+/* Keeps the tables at most one peer per bucket on average. */
 static int net_peer_index(struct net *n, struct peer *p)
 {
 	if (n->n_peers + 1 > n->peer_tab_cap) {
 		size_t cap = n->peer_tab_cap ? n->peer_tab_cap * 2 : 64;
-		struct peer **tab = calloc(cap, sizeof(*tab));
+		struct peer **tab = calloc(cap, sizeof(*tab)), **xtab = calloc(cap, sizeof(*xtab));
 
-		if (!tab)
+		if (!tab || !xtab) {
+			free(tab);
+			free(xtab);
 			return ERR_NOMEM;
-		free(n->peer_tab);
-		n->peer_tab = tab;
-		n->peer_tab_cap = cap;
-		for (struct peer *q = n->peers; q; q = q->next) {
-			size_t i = net_peer_slot(n, q->pk);
-			q->hnext = tab[i];
-			tab[i] = q;
 		}
+		free(n->peer_tab);
+		free(n->peer_xtab);
+		n->peer_tab = tab;
+		n->peer_xtab = xtab;
+		n->peer_tab_cap = cap;
+		for (struct peer *q = n->peers; q; q = q->next)
+			net_peer_link_slots(n, q);
 	}
-	p->hnext = n->peer_tab[net_peer_slot(n, p->pk)];
-	n->peer_tab[net_peer_slot(n, p->pk)] = p;
+	net_peer_link_slots(n, p);
 	n->n_peers++;
 	return 0;
 }
@@ -92,13 +121,26 @@ static int net_peer_index(struct net *n, struct peer *p)
 static void net_peer_unindex(struct net *n, struct peer *p)
 {
 	struct peer **pp = &n->peer_tab[net_peer_slot(n, p->pk)];
+	struct peer **xp = &n->peer_xtab[net_peer_slot(n, p->keys.x_pk)];
 
+	while (*xp && *xp != p)
+		xp = &(*xp)->xnext;
+	if (*xp)
+		*xp = p->xnext;
 	while (*pp && *pp != p)
 		pp = &(*pp)->hnext;
 	if (*pp) {
 		*pp = p->hnext;
 		n->n_peers--;
 	}
+}
+
+/* A peer's memory holds secrets (its ss and box key with us): wiped before it is freed. */
+static void net_peer_free(struct net *n, struct peer *p)
+{
+	exchange_peer_free(n, p);
+	sodium_memzero(p, sizeof(*p));
+	free(p);
 }
 
 struct peer *net_peer_add(struct net *n, const struct store_partner *sp)
@@ -108,14 +150,15 @@ struct peer *net_peer_add(struct net *n, const struct store_partner *sp)
 	if (!p) {
 		if (!(p = calloc(1, sizeof(*p))))
 			return NULL;
-		if (identity_pk_to_x25519(sp->id, p->x_pk) != 0) {
+		/* two X25519-sized operations, once per partner rather than per handshake */
+		if (handshake_partner_init(&p->keys, n->self, sp->id) != 0) {
 			free(p);
 			return NULL;
 		}
 		memcpy(p->pk, sp->id, 32);
 		p->since_wall_ms = net_wall_ms();
 		if (net_peer_index(n, p) != 0) {
-			free(p);
+			net_peer_free(n, p);
 			return NULL;
 		}
 		p->next = n->peers;
@@ -405,10 +448,10 @@ void net_free(struct net *n)
 		return;
 	for (struct peer *p = n->peers; p; p = next) {
 		next = p->next;
-		exchange_peer_free(n, p);
-		free(p);
+		net_peer_free(n, p);
 	}
 	free(n->peer_tab);
+	free(n->peer_xtab);
 	exchange_free(n->ex);
 	replay_cache_free(n->replay);
 	free(n);
@@ -459,8 +502,7 @@ void net_partner_removed(struct net *n, const uint8_t id[32])
 			link_close(l, LINK_CLOSE_REMOVED, "partner removed");
 		}
 	}
-	exchange_peer_free(n, p);
-	free(p);
+	net_peer_free(n, p);
 }
 
 int net_links(struct net *n, struct net_link_info **out, size_t *count)

@@ -7,6 +7,7 @@
 #include "lib/log.h"
 #include "net/net.h"
 #include "wire/frame.h"
+#include "wire/handshake.h"
 #include "wire/hello.h"
 #include "wire/link_frame.h"
 
@@ -59,7 +60,9 @@ struct link {
 struct peer {
 	struct peer *next;
 	struct peer *hnext;             /* net->peer_tab chain */
-	uint8_t pk[32], x_pk[32];
+	struct peer *xnext;             /* net->peer_xtab chain */
+	uint8_t pk[32];
+	struct handshake_partner keys;  /* its Noise static key and our ss with it (a secret) */
 	char name[65];
 	char address[256];
 	struct link *link;              /* the live link, if any */
@@ -102,6 +105,7 @@ struct net {
 	uint64_t last_tick_ms;          /* loop time the tick last ran, for the lag metrics */
 	struct peer *peers;
 	struct peer **peer_tab;         /* peers by key: every handshake looks its partner up */
+	struct peer **peer_xtab;        /* the same by Noise static key (keys.x_pk) */
 	size_t peer_tab_cap, n_peers;
 	struct link *links;
 	struct link *hs_links;          /* inbound links still in their handshake */
@@ -135,6 +139,8 @@ void net_handle_closed(struct net *n);
 void net_log_drop(struct net *n, const struct link *l, const char *reason);
 /* Handshake admission (see wire/handshake.h): a partner, or a valid unused invite proof. */
 int net_admit_hello(void *arg, const struct hello *h);
+/* Handshake partner lookup (see wire/handshake.h): the partner whose Noise static key is x_pk. */
+const struct handshake_partner *net_handshake_partner(void *arg, const uint8_t x_pk[32]);
 /* Derives a local partner name ("acme-logistics") from a display name. */
 void net_partner_name_from(const char *display, char *out, size_t cap);
 

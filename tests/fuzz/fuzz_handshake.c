@@ -44,7 +44,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(mine.identity, resp.pk, 32);
 	if (data[0] & 1) {
 		if (noise_handshake_init(&ihs, NOISE_INITIATOR, (const uint8_t *)COEX_PROLOGUE,
-					 strlen(COEX_PROLOGUE), init.x_sk, resp.x_pk) != 0 ||
+					 strlen(COEX_PROLOGUE), init.x_sk, init.x_pk, resp.x_pk) != 0 ||
 		    noise_create_initiation(&ihs, m, mlen, msg, sizeof(msg), &mlen) != 0)
 			goto out;
 		m = msg;

@@ -1,6 +1,7 @@
 /* The link handshake engine (wire/handshake.h) in memory: real identities, both roles, no
  * sockets. Every refusal of the responder must leave nothing to send (out_len untouched)
- * and peer_out untouched. */
+ * and peer_out untouched. Every test runs twice: with a responder that knows its partners'
+ * precomputed keys (as coexd does) and with one that computes everything. */
 #include "testutil.h"
 
 #include "crypto/identity.h"
@@ -18,11 +19,14 @@
 #define NOW_MS UINT64_C(1700000000000) /* any fixed wall-clock time */
 enum { SKEW_MS = 300000, SENTINEL = 0x5a5a };
 
-/* Admission: the responder's partner list, and how often it was asked. */
+/* Admission: the responder's partner list (with each partner's precomputed keys), and how
+ * often it was asked. */
 struct allow {
 	const uint8_t *keys[4];
+	struct handshake_partner hp[4];
 	size_t n;
 	int calls;
+	int found;                            /* partner() lookups that found a partner */
 };
 
 static int allow_admit(void *arg, const struct hello *peer)
@@ -36,12 +40,25 @@ static int allow_admit(void *arg, const struct hello *peer)
 	return ERR_DENIED;
 }
 
+static const struct handshake_partner *allow_partner(void *arg, const uint8_t x_pk[32])
+{
+	struct allow *a = arg;
+
+	for (size_t i = 0; i < a->n; i++)
+		if (memcmp(a->hp[i].x_pk, x_pk, 32) == 0) {
+			a->found++;
+			return &a->hp[i];
+		}
+	return NULL;
+}
+
 struct fx {
 	struct identity ini, rsp, other;      /* other: a third node, never a party */
 	struct hello ini_hello, rsp_hello;
 	struct replay_cache *rc;
 	struct allow allow;
 	struct handshake_responder r;
+	struct handshake_partner to_rsp, to_other; /* the initiator's keys for them */
 	struct noise_handshake ihs, rhs;
 	uint8_t m1[1024], m2[1024];
 	size_t m1_len, m2_len;
@@ -58,7 +75,15 @@ static void hello_fill(struct hello *h, const struct identity *id, const char *n
 	h->timestamp_ms = ts;
 }
 
-static int setup(void **state)
+/* Makes pk a partner of the responder: admitted, and its keys precomputed. */
+static void allow_add(struct fx *f, const uint8_t *pk)
+{
+	assert_true(f->allow.n < 4);
+	assert_int_equal(handshake_partner_init(&f->allow.hp[f->allow.n], &f->rsp, pk), 0);
+	f->allow.keys[f->allow.n++] = pk;
+}
+
+static int setup_with(void **state, bool precomputed)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 
@@ -66,22 +91,39 @@ static int setup(void **state)
 	assert_int_equal(identity_generate(&f->ini), 0);
 	assert_int_equal(identity_generate(&f->rsp), 0);
 	assert_int_equal(identity_generate(&f->other), 0);
+	assert_int_equal(handshake_partner_init(&f->to_rsp, &f->ini, f->rsp.pk), 0);
+	assert_int_equal(handshake_partner_init(&f->to_other, &f->ini, f->other.pk), 0);
 	hello_fill(&f->ini_hello, &f->ini, "Acme", NOW_MS);
 	hello_fill(&f->rsp_hello, &f->rsp, "Globex", NOW_MS);
 	assert_int_equal(replay_cache_new(LIMIT_REPLAY_CACHE, &f->rc), 0);
-	f->allow.keys[f->allow.n++] = f->ini.pk;
+	allow_add(f, f->ini.pk);
 	f->r = (struct handshake_responder){
 		.self = &f->rsp, .hello = &f->rsp_hello, .now_ms = NOW_MS, .skew_ms = SKEW_MS,
-		.replay = f->rc, .admit = allow_admit, .arg = &f->allow,
+		.replay = f->rc, .admit = allow_admit, .partner = precomputed ? allow_partner : NULL,
+		.arg = &f->allow,
 	};
 	*state = f;
 	return 0;
+}
+
+static int setup_precomputed(void **state)
+{
+	return setup_with(state, true);
+}
+
+static int setup_computed(void **state)
+{
+	return setup_with(state, false);
 }
 
 static int teardown(void **state)
 {
 	struct fx *f = *state;
 
+	for (size_t i = 0; i < f->allow.n; i++)
+		handshake_partner_wipe(&f->allow.hp[i]);
+	handshake_partner_wipe(&f->to_rsp);
+	handshake_partner_wipe(&f->to_other);
 	replay_cache_free(f->rc);
 	identity_wipe(&f->ini);
 	identity_wipe(&f->rsp);
@@ -93,8 +135,12 @@ static int teardown(void **state)
 /* The initiator (f->ini, unless self says otherwise) writes a fresh initiation into m1. */
 static void initiate_as(struct fx *f, const struct identity *self, const struct hello *h)
 {
-	assert_int_equal(handshake_initiate(&f->ihs, self, f->rsp.pk, h, f->m1, sizeof(f->m1),
+	struct handshake_partner keys;
+
+	assert_int_equal(handshake_partner_init(&keys, self, f->rsp.pk), 0);
+	assert_int_equal(handshake_initiate(&f->ihs, self, &keys, h, f->m1, sizeof(f->m1),
 					    &f->m1_len), 0);
+	handshake_partner_wipe(&keys);
 	assert_true(f->m1_len > NOISE_INITIATION_OVERHEAD);
 }
 
@@ -206,13 +252,15 @@ static void test_unknown_key_denied_silently(void **state)
 	struct hello peer;
 	struct noise_session sr;
 
+	handshake_partner_wipe(&f->allow.hp[0]);
 	f->allow.n = 0;
 	initiate(f);
 	assert_int_equal(respond(f, &peer, &sr), ERR_DENIED);
 	assert_int_equal(f->allow.calls, 1);
+	assert_int_equal(f->allow.found, 0); /* an unknown static key: the computed path */
 	/* A refusal records nothing: the same bytes are answered once the key is allowed
 	 * (the replay check comes after admission). */
-	f->allow.keys[f->allow.n++] = f->ini.pk;
+	allow_add(f, f->ini.pk);
 	assert_int_equal(respond(f, &peer, &sr), 0);
 	noise_session_wipe(&sr);
 }
@@ -243,7 +291,7 @@ static void test_identity_not_bound_to_static_key(void **state)
 	struct noise_session sr;
 
 	/* ini runs Noise with its own key but claims to be `other`, a partner of the responder */
-	f->allow.keys[f->allow.n++] = f->other.pk;
+	allow_add(f, f->other.pk);
 	hello_fill(&forged, &f->other, "Other", NOW_MS);
 	initiate_as(f, &f->ini, &forged);
 	assert_int_equal(respond(f, &peer, &sr), ERR_PROTO);
@@ -361,7 +409,7 @@ static void test_initiation_for_another_responder(void **state)
 	struct noise_session sr;
 
 	/* ini believes it talks to `other`; the responder cannot decrypt */
-	assert_int_equal(handshake_initiate(&f->ihs, &f->ini, f->other.pk, &f->ini_hello, f->m1,
+	assert_int_equal(handshake_initiate(&f->ihs, &f->ini, &f->to_other, &f->ini_hello, f->m1,
 					    sizeof(f->m1), &f->m1_len), 0);
 	assert_int_equal(respond(f, &peer, &sr), ERR_CRYPTO);
 	assert_int_equal(f->allow.calls, 0);
@@ -439,18 +487,121 @@ static void test_invalid_peer_key(void **state)
 {
 	struct fx *f = *state;
 	uint8_t zero[32] = {0};
+	struct handshake_partner hp, before;
 	size_t len = SENTINEL;
 
-	assert_int_equal(handshake_initiate(&f->ihs, &f->ini, zero, &f->ini_hello, f->m1,
-					    sizeof(f->m1), &len), ERR_CRYPTO);
-	assert_int_equal(len, SENTINEL);
+	memset(&hp, 0xa5, sizeof(hp));
+	before = hp;
+	assert_int_equal(handshake_partner_init(&hp, &f->ini, zero), ERR_CRYPTO);
+	assert_memory_equal(&hp, &before, sizeof(hp));
 	/* out too small for the initiation */
-	assert_int_not_equal(handshake_initiate(&f->ihs, &f->ini, f->rsp.pk, &f->ini_hello, f->m1,
+	assert_int_not_equal(handshake_initiate(&f->ihs, &f->ini, &f->to_rsp, &f->ini_hello, f->m1,
 						NOISE_INITIATION_OVERHEAD, &len), 0);
 	assert_int_equal(len, SENTINEL);
 }
 
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+/* The partner keys are what the computed path would use: X25519 form and ss = DH(s, rs)
+ * seen from either side. */
+static void test_partner_keys(void **state)
+{
+	struct fx *f = *state;
+	struct handshake_partner at_rsp;
+	uint8_t x_pk[32], ss[32];
+
+	assert_int_equal(identity_pk_to_x25519(f->rsp.pk, x_pk), 0);
+	assert_memory_equal(f->to_rsp.pk, f->rsp.pk, 32);
+	assert_memory_equal(f->to_rsp.x_pk, x_pk, 32);
+	assert_int_equal(crypto_scalarmult_curve25519(ss, f->ini.x_sk, x_pk), 0);
+	assert_memory_equal(f->to_rsp.ss, ss, 32);
+	assert_int_equal(handshake_partner_init(&at_rsp, &f->rsp, f->ini.pk), 0);
+	assert_memory_equal(at_rsp.ss, f->to_rsp.ss, 32);
+	handshake_partner_wipe(&at_rsp);
+	assert_true(sodium_is_zero((const unsigned char *)&at_rsp, sizeof(at_rsp)));
+}
+
+/* The responder uses the partner's keys when it has a partner() lookup, and only then. */
+static void test_partner_keys_used(void **state)
+{
+	struct fx *f = *state;
+	struct hello peer;
+	struct noise_session sr, si;
+
+	initiate(f);
+	assert_int_equal(respond(f, &peer, &sr), 0);
+	assert_int_equal(f->allow.found, f->r.partner ? 1 : 0);
+	assert_int_equal(handshake_complete(&f->ihs, f->rsp.pk, f->m2, f->m2_len, &peer, &si), 0);
+	transport_both_ways(&si, &sr);
+	noise_session_wipe(&si);
+	noise_session_wipe(&sr);
+}
+
+/* A lookup that hands back a wrong secret for the right key is refused (the payload does not
+ * decrypt), and nothing is recorded: the same bytes pass with the right secret. */
+static void test_partner_wrong_ss_refused(void **state)
+{
+	struct fx *f = *state;
+	struct hello peer;
+	struct noise_session sr;
+
+	f->r.partner = allow_partner;
+	initiate(f);
+	f->allow.hp[0].ss[0] ^= 0x01;
+	assert_int_equal(respond(f, &peer, &sr), ERR_CRYPTO);
+	assert_int_equal(f->allow.calls, 0);
+	f->allow.hp[0].ss[0] ^= 0x01;
+	assert_int_equal(respond(f, &peer, &sr), 0);
+	noise_session_wipe(&sr);
+}
+
+static const struct handshake_partner *lookup_liar(void *arg, const uint8_t x_pk[32])
+{
+	struct allow *a = arg;
+
+	(void)x_pk;
+	a->found++;
+	return &a->hp[1]; /* whatever the key: another partner's entry */
+}
+
+/* A lookup answering with another partner's entry is not trusted: its key does not match
+ * the initiator's static key, so the responder computes ss itself. */
+static void test_partner_lookup_mismatch_ignored(void **state)
+{
+	struct fx *f = *state;
+	struct hello peer;
+	struct noise_session sr;
+
+	allow_add(f, f->other.pk);
+	f->r.partner = lookup_liar;
+	initiate(f);
+	assert_int_equal(respond(f, &peer, &sr), 0);
+	assert_int_equal(f->allow.found, 1);
+	assert_memory_equal(peer.identity, f->ini.pk, 32);
+	noise_session_wipe(&sr);
+}
+
+/* An Ed25519 key and the one with its sign bit flipped share an X25519 form. A Hello naming
+ * the flipped key of a partner is bound to the partner's static key (as on the computed
+ * path), but it is not the partner: admission decides, here a refusal. */
+static void test_sign_flipped_identity(void **state)
+{
+	struct fx *f = *state;
+	struct hello flipped, peer;
+	struct noise_session sr;
+	uint8_t a[32], b[32];
+
+	hello_fill(&flipped, &f->ini, "Acme", NOW_MS);
+	flipped.identity[31] ^= 0x80;
+	assert_int_equal(identity_pk_to_x25519(flipped.identity, a), 0); /* -P: also a key */
+	assert_int_equal(identity_pk_to_x25519(f->ini.pk, b), 0);
+	assert_memory_equal(a, b, 32);
+	initiate_as(f, &f->ini, &flipped);
+	assert_int_equal(respond(f, &peer, &sr), ERR_DENIED);
+	assert_int_equal(f->allow.calls, 1);
+}
+
+#define T(f)                                                                       \
+	cmocka_unit_test_setup_teardown(f, setup_precomputed, teardown),           \
+	cmocka_unit_test_setup_teardown(f, setup_computed, teardown)
 
 int main(void)
 {
@@ -470,6 +621,11 @@ int main(void)
 		T(test_initiator_refuses_tampered_response),
 		T(test_version_mismatch),
 		T(test_invalid_peer_key),
+		T(test_partner_keys),
+		T(test_partner_keys_used),
+		T(test_partner_wrong_ss_refused),
+		T(test_partner_lookup_mismatch_ignored),
+		T(test_sign_flipped_identity),
 	};
 
 	if (sodium_init() < 0)

@@ -40,9 +40,37 @@ static void pair_init(struct pair *p)
 	keypair_random(&p->is);
 	keypair_random(&p->rs);
 	assert_int_equal(noise_handshake_init(&p->ini, NOISE_INITIATOR, prologue, sizeof(prologue) - 1,
-					      p->is.priv, p->rs.pub), 0);
+					      p->is.priv, p->is.pub, p->rs.pub), 0);
 	assert_int_equal(noise_handshake_init(&p->resp, NOISE_RESPONDER, prologue, sizeof(prologue) - 1,
-					      p->rs.priv, NULL), 0);
+					      p->rs.priv, p->rs.pub, NULL), 0);
+}
+
+/* A precomputed ss source, as a node's partner table would be: answers for one rs. */
+struct ss_src {
+	uint8_t rs[NOISE_DH_LEN], ss[NOISE_DH_LEN];
+	int calls;
+	bool known;
+};
+
+static int ss_lookup(void *arg, const uint8_t rs[NOISE_DH_LEN], uint8_t ss[NOISE_DH_LEN])
+{
+	struct ss_src *src = arg;
+
+	src->calls++;
+	if (!src->known || memcmp(rs, src->rs, NOISE_DH_LEN) != 0)
+		return ERR_NOTFOUND;
+	memcpy(ss, src->ss, NOISE_DH_LEN);
+	return 0;
+}
+
+/* ss = DH(priv, pub) computed here with libsodium directly, not with noise_dh(). */
+static void ss_src_make(struct ss_src *src, const uint8_t priv[NOISE_DH_LEN],
+			const uint8_t rs[NOISE_DH_LEN])
+{
+	memset(src, 0, sizeof(*src));
+	memcpy(src->rs, rs, NOISE_DH_LEN);
+	assert_int_equal(crypto_scalarmult_curve25519(src->ss, priv, rs), 0);
+	src->known = true;
 }
 
 static void pair_initiate(struct pair *p)
@@ -206,14 +234,17 @@ static void vec_handshake_msg(const struct vector *vec, int i, struct noise_hand
 	free(ct);
 }
 
-static void vec_run(const char *rel, const char *name_key)
+/* One vector, byte for byte. With precompute, both sides take ss from a lookup (as coexd
+ * does for its partners) instead of computing it: the messages must not change. */
+static void vec_run(const char *rel, const char *name_key, bool precompute)
 {
 	char *text = tu_read_file(tu_vector_path(rel), NULL);
 	cJSON *root = cJSON_Parse(text);
 	struct vector vec;
 	struct noise_handshake ini, resp;
 	struct noise_session si, sr;
-	uint8_t pub[NOISE_DH_LEN];
+	struct ss_src ini_ss, resp_ss;
+	uint8_t pub[NOISE_DH_LEN], init_pub[NOISE_DH_LEN];
 	int n;
 
 	assert_non_null(root);
@@ -222,18 +253,33 @@ static void vec_run(const char *rel, const char *name_key)
 	assert_int_equal(crypto_scalarmult_curve25519_base(pub, vec.resp_static), 0);
 	assert_memory_equal(pub, vec.init_remote_static, NOISE_DH_LEN);
 
+	assert_int_equal(crypto_scalarmult_curve25519_base(init_pub, vec.init_static), 0);
+
 	assert_int_equal(noise_handshake_init(&ini, NOISE_INITIATOR, vec.init_prologue,
-					      vec.init_prologue_len, vec.init_static,
+					      vec.init_prologue_len, vec.init_static, init_pub,
 					      vec.init_remote_static), 0);
 	noise_handshake_set_ephemeral(&ini, vec.init_ephemeral);
 	assert_int_equal(noise_handshake_init(&resp, NOISE_RESPONDER, vec.resp_prologue,
-					      vec.resp_prologue_len, vec.resp_static, NULL), 0);
+					      vec.resp_prologue_len, vec.resp_static,
+					      vec.init_remote_static, NULL), 0);
 	noise_handshake_set_ephemeral(&resp, vec.resp_ephemeral);
+	if (precompute) {
+		ss_src_make(&ini_ss, vec.init_static, vec.init_remote_static);
+		ss_src_make(&resp_ss, vec.resp_static, init_pub);
+		assert_memory_equal(ini_ss.ss, resp_ss.ss, NOISE_DH_LEN);
+		noise_handshake_set_ss_lookup(&ini, ss_lookup, &ini_ss);
+		noise_handshake_set_ss_lookup(&resp, ss_lookup, &resp_ss);
+	}
 
 	/* -> e, es, s, ss */
 	vec_handshake_msg(&vec, 0, &ini, &resp);
-	assert_int_equal(crypto_scalarmult_curve25519_base(pub, vec.init_static), 0);
-	assert_memory_equal(resp.rs, pub, NOISE_DH_LEN);
+	assert_memory_equal(resp.rs, init_pub, NOISE_DH_LEN);
+	if (precompute) {
+		assert_int_equal(ini_ss.calls, 1);
+		assert_int_equal(resp_ss.calls, 1);
+		assert_null(ini.ss_lookup); /* asked once, then forgotten */
+		assert_null(resp.ss_arg);
+	}
 	/* <- e, ee, se */
 	vec_handshake_msg(&vec, 1, &ini, &resp);
 
@@ -267,19 +313,22 @@ static void vec_run(const char *rel, const char *name_key)
 static void test_vector_cacophony(void **state)
 {
 	(void)state;
-	vec_run("noise/cacophony/cacophony.txt", "protocol_name");
+	vec_run("noise/cacophony/cacophony.txt", "protocol_name", false);
+	vec_run("noise/cacophony/cacophony.txt", "protocol_name", true);
 }
 
 static void test_vector_snow(void **state)
 {
 	(void)state;
-	vec_run("noise/snow/snow.txt", "protocol_name");
+	vec_run("noise/snow/snow.txt", "protocol_name", false);
+	vec_run("noise/snow/snow.txt", "protocol_name", true);
 }
 
 static void test_vector_noise_c(void **state)
 {
 	(void)state;
-	vec_run("noise/noise-c/noise-c-basic.txt", "name");
+	vec_run("noise/noise-c/noise-c-basic.txt", "name", false);
+	vec_run("noise/noise-c/noise-c-basic.txt", "name", true);
 }
 
 /* ---- behaviour -------------------------------------------------------------------- */
@@ -440,15 +489,22 @@ static void test_init_invalid(void **state)
 	(void)state;
 
 	keypair_random(&kp);
-	assert_int_equal(noise_handshake_init(&hs, NOISE_INITIATOR, NULL, 0, kp.priv, NULL), ERR_INVAL);
-	assert_int_equal(noise_handshake_init(&hs, NOISE_RESPONDER, NULL, 0, kp.priv, kp.pub),
+	assert_int_equal(noise_handshake_init(&hs, NOISE_INITIATOR, NULL, 0, kp.priv, kp.pub, NULL),
 			 ERR_INVAL);
-	assert_int_equal(noise_handshake_init(&hs, (enum noise_role)3, NULL, 0, kp.priv, kp.pub),
+	assert_int_equal(noise_handshake_init(&hs, NOISE_RESPONDER, NULL, 0, kp.priv, kp.pub, kp.pub),
 			 ERR_INVAL);
-	assert_int_equal(noise_handshake_init(&hs, NOISE_RESPONDER, NULL, 1, kp.priv, NULL), ERR_INVAL);
-	assert_int_equal(noise_handshake_init(&hs, NOISE_RESPONDER, NULL, 0, NULL, NULL), ERR_INVAL);
-	assert_int_equal(noise_handshake_init(NULL, NOISE_RESPONDER, NULL, 0, kp.priv, NULL), ERR_INVAL);
-	assert_int_equal(noise_handshake_init(&hs, NOISE_RESPONDER, NULL, 0, kp.priv, NULL), 0);
+	assert_int_equal(noise_handshake_init(&hs, (enum noise_role)3, NULL, 0, kp.priv, kp.pub,
+					      kp.pub), ERR_INVAL);
+	assert_int_equal(noise_handshake_init(&hs, NOISE_RESPONDER, NULL, 1, kp.priv, kp.pub, NULL),
+			 ERR_INVAL);
+	assert_int_equal(noise_handshake_init(&hs, NOISE_RESPONDER, NULL, 0, NULL, kp.pub, NULL),
+			 ERR_INVAL);
+	assert_int_equal(noise_handshake_init(&hs, NOISE_RESPONDER, NULL, 0, kp.priv, NULL, NULL),
+			 ERR_INVAL);
+	assert_int_equal(noise_handshake_init(NULL, NOISE_RESPONDER, NULL, 0, kp.priv, kp.pub, NULL),
+			 ERR_INVAL);
+	assert_int_equal(noise_handshake_init(&hs, NOISE_RESPONDER, NULL, 0, kp.priv, kp.pub, NULL),
+			 0);
 	noise_handshake_wipe(&hs);
 	sodium_memzero(&kp, sizeof(kp));
 }
@@ -464,7 +520,7 @@ static void test_wrong_responder_key(void **state)
 	pair_init(&p);
 	keypair_random(&other);
 	assert_int_equal(noise_handshake_init(&p.ini, NOISE_INITIATOR, prologue, sizeof(prologue) - 1,
-					      p.is.priv, other.pub), 0);
+					      p.is.priv, p.is.pub, other.pub), 0);
 	pair_initiate(&p);
 	assert_int_equal(noise_consume_initiation(&p.resp, p.m1, p.m1_len, pl, sizeof(pl), &n),
 			 ERR_CRYPTO);
@@ -479,7 +535,7 @@ static void test_wrong_prologue(void **state)
 
 	pair_init(&p);
 	assert_int_equal(noise_handshake_init(&p.resp, NOISE_RESPONDER, (const uint8_t *)"coex/2", 6,
-					      p.rs.priv, NULL), 0);
+					      p.rs.priv, p.rs.pub, NULL), 0);
 	pair_initiate(&p);
 	assert_int_equal(noise_consume_initiation(&p.resp, p.m1, p.m1_len, pl, sizeof(pl), &n),
 			 ERR_CRYPTO);
@@ -611,11 +667,156 @@ static void test_low_order_static(void **state)
 	(void)state;
 
 	keypair_random(&kp);
-	assert_int_equal(noise_handshake_init(&hs, NOISE_INITIATOR, NULL, 0, kp.priv, low_order[0]), 0);
+	assert_int_equal(noise_handshake_init(&hs, NOISE_INITIATOR, NULL, 0, kp.priv, kp.pub,
+					      low_order[0]), 0);
 	/* es */
 	assert_int_equal(noise_create_initiation(&hs, NULL, 0, out, sizeof(out), &n), ERR_CRYPTO);
 	assert_int_equal(hs.role, 0);
 	sodium_memzero(&kp, sizeof(kp));
+}
+
+/* A handshake between k's key pairs with fixed ephemeral keys; a side with a source takes
+ * ss from it. */
+static void pair_fixed(struct pair *p, const struct pair *k, const uint8_t ei[NOISE_DH_LEN],
+		       const uint8_t er[NOISE_DH_LEN], struct ss_src *ini_src,
+		       struct ss_src *resp_src)
+{
+	memset(p, 0, sizeof(*p));
+	p->is = k->is;
+	p->rs = k->rs;
+	assert_int_equal(noise_handshake_init(&p->ini, NOISE_INITIATOR, prologue, sizeof(prologue) - 1,
+					      p->is.priv, p->is.pub, p->rs.pub), 0);
+	assert_int_equal(noise_handshake_init(&p->resp, NOISE_RESPONDER, prologue, sizeof(prologue) - 1,
+					      p->rs.priv, p->rs.pub, NULL), 0);
+	noise_handshake_set_ephemeral(&p->ini, ei);
+	noise_handshake_set_ephemeral(&p->resp, er);
+	if (ini_src)
+		noise_handshake_set_ss_lookup(&p->ini, ss_lookup, ini_src);
+	if (resp_src)
+		noise_handshake_set_ss_lookup(&p->resp, ss_lookup, resp_src);
+	pair_initiate(p);
+	pair_respond(p);
+	pair_finish(p);
+}
+
+static void pair_same(const struct pair *a, const struct pair *b)
+{
+	assert_int_equal(a->m1_len, b->m1_len);
+	assert_memory_equal(a->m1, b->m1, a->m1_len);
+	assert_int_equal(a->m2_len, b->m2_len);
+	assert_memory_equal(a->m2, b->m2, a->m2_len);
+	assert_memory_equal(a->si.send.k, b->si.send.k, NOISE_KEY_LEN);
+	assert_memory_equal(a->si.recv.k, b->si.recv.k, NOISE_KEY_LEN);
+	assert_memory_equal(a->sr.send.k, b->sr.send.k, NOISE_KEY_LEN);
+	assert_memory_equal(a->sr.recv.k, b->sr.recv.k, NOISE_KEY_LEN);
+	assert_memory_equal(a->si.handshake_hash, b->si.handshake_hash, NOISE_HASH_LEN);
+}
+
+/* Precomputed ss on either side, both or neither: the same messages and session keys. */
+static void test_ss_precomputed_same_session(void **state)
+{
+	struct pair k, computed, p;
+	struct ss_src ini_src, resp_src;
+	uint8_t ei[NOISE_DH_LEN], er[NOISE_DH_LEN];
+	(void)state;
+
+	keypair_random(&k.is);
+	keypair_random(&k.rs);
+	randombytes_buf(ei, sizeof(ei));
+	randombytes_buf(er, sizeof(er));
+	ss_src_make(&ini_src, k.is.priv, k.rs.pub);
+	ss_src_make(&resp_src, k.rs.priv, k.is.pub);
+	pair_fixed(&computed, &k, ei, er, NULL, NULL);
+	pair_fixed(&p, &k, ei, er, &ini_src, &resp_src);
+	pair_same(&computed, &p);
+	assert_int_equal(ini_src.calls, 1);
+	assert_int_equal(resp_src.calls, 1);
+	pair_fixed(&p, &k, ei, er, &ini_src, NULL);
+	pair_same(&computed, &p);
+	pair_fixed(&p, &k, ei, er, NULL, &resp_src);
+	pair_same(&computed, &p);
+	assert_int_equal(resp_src.calls, 2);
+	transport_check(&p.si.send, &p.sr.recv, (const uint8_t *)"x", 1, NULL, 0);
+}
+
+/* A source that does not know rs (an unknown initiator): ss is computed, the handshake works. */
+static void test_ss_lookup_unknown_computes(void **state)
+{
+	struct pair k, computed, p;
+	struct ss_src src;
+	uint8_t ei[NOISE_DH_LEN], er[NOISE_DH_LEN];
+	(void)state;
+
+	keypair_random(&k.is);
+	keypair_random(&k.rs);
+	randombytes_buf(ei, sizeof(ei));
+	randombytes_buf(er, sizeof(er));
+	ss_src_make(&src, k.rs.priv, k.rs.pub); /* knows another key only */
+	pair_fixed(&computed, &k, ei, er, NULL, NULL);
+	pair_fixed(&p, &k, ei, er, NULL, &src);
+	assert_int_equal(src.calls, 1);
+	pair_same(&computed, &p);
+	src.known = false;
+	memcpy(src.rs, k.is.pub, NOISE_DH_LEN);
+	pair_fixed(&p, &k, ei, er, NULL, &src);
+	assert_int_equal(src.calls, 2);
+	pair_same(&computed, &p);
+}
+
+/* A wrong precomputed secret on either side: the responder cannot read the initiation; a
+ * zero one (what a low-order key would give) is refused before anything is written. */
+static void test_ss_lookup_wrong_secret_refused(void **state)
+{
+	struct pair p;
+	struct ss_src src;
+	uint8_t pl[64], out[256];
+	size_t n = 999;
+	(void)state;
+
+	pair_init(&p);
+	ss_src_make(&src, p.rs.priv, p.is.pub);
+	src.ss[5] ^= 0x10;
+	noise_handshake_set_ss_lookup(&p.resp, ss_lookup, &src);
+	pair_initiate(&p);
+	assert_int_equal(noise_consume_initiation(&p.resp, p.m1, p.m1_len, pl, sizeof(pl), &n),
+			 ERR_CRYPTO);
+	assert_int_equal(n, 999);
+	assert_int_equal(p.resp.role, 0); /* wiped */
+
+	pair_init(&p);
+	ss_src_make(&src, p.is.priv, p.rs.pub);
+	src.ss[0] ^= 0x01;
+	noise_handshake_set_ss_lookup(&p.ini, ss_lookup, &src);
+	pair_initiate(&p);
+	assert_int_equal(noise_consume_initiation(&p.resp, p.m1, p.m1_len, pl, sizeof(pl), &n),
+			 ERR_CRYPTO);
+
+	pair_init(&p);
+	ss_src_make(&src, p.is.priv, p.rs.pub);
+	memset(src.ss, 0, sizeof(src.ss));
+	noise_handshake_set_ss_lookup(&p.ini, ss_lookup, &src);
+	assert_int_equal(noise_create_initiation(&p.ini, NULL, 0, out, sizeof(out), &n), ERR_CRYPTO);
+	assert_int_equal(n, 999);
+	assert_int_equal(p.ini.role, 0);
+}
+
+static void test_noise_dh(void **state)
+{
+	struct keypair a, b;
+	uint8_t x[NOISE_DH_LEN], y[NOISE_DH_LEN], before[NOISE_DH_LEN];
+	(void)state;
+
+	keypair_random(&a);
+	keypair_random(&b);
+	assert_int_equal(noise_dh(x, a.priv, b.pub), 0);
+	assert_int_equal(noise_dh(y, b.priv, a.pub), 0);
+	assert_memory_equal(x, y, NOISE_DH_LEN);
+	memset(before, 0xa5, sizeof(before));
+	for (size_t i = 0; i < sizeof(low_order) / sizeof(low_order[0]); i++) {
+		memcpy(x, before, sizeof(x));
+		assert_int_equal(noise_dh(x, a.priv, low_order[i]), ERR_CRYPTO);
+		assert_memory_equal(x, before, sizeof(x)); /* written only on success */
+	}
 }
 
 static void test_max_sizes(void **state)
@@ -698,6 +899,10 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_vector_cacophony),
+		cmocka_unit_test(test_ss_precomputed_same_session),
+		cmocka_unit_test(test_ss_lookup_unknown_computes),
+		cmocka_unit_test(test_ss_lookup_wrong_secret_refused),
+		cmocka_unit_test(test_noise_dh),
 		cmocka_unit_test(test_vector_snow),
 		cmocka_unit_test(test_vector_noise_c),
 		cmocka_unit_test(test_round_trip),

@@ -113,6 +113,7 @@ static void die(const char *fmt, ...)
 static void prepare(uint32_t i)
 {
 	struct glink *g = &links[i];
+	struct handshake_partner hub;
 	struct hello h;
 	uint8_t out[INIT_MAX];
 	size_t len;
@@ -123,7 +124,12 @@ static void prepare(uint32_t i)
 	memcpy(h.identity, ids[i].pk, 32);
 	snprintf(h.name, sizeof(h.name), "linkgen-%u", (unsigned)i);
 	h.timestamp_ms = wall_ms();
-	if ((r = handshake_initiate(&g->hs, &ids[i], hub_pk, &h, out + 2, sizeof(out) - 2, &len)) != 0)
+	/* each partner's keys with the hub, made here as a node makes them once per partner */
+	if ((r = handshake_partner_init(&hub, &ids[i], hub_pk)) != 0)
+		die("handshake_partner_init: %s", err_str(r));
+	r = handshake_initiate(&g->hs, &ids[i], &hub, &h, out + 2, sizeof(out) - 2, &len);
+	handshake_partner_wipe(&hub);
+	if (r != 0)
 		die("handshake_initiate: %s", err_str(r));
 	frame_header_write(out, len);
 	if (!g->init && !(g->init = malloc(INIT_MAX)))
