@@ -290,9 +290,13 @@ static void exchange_on_pump_idle(uv_idle_t *h)
 {
 	struct net *n = h->data;
 	struct peer *p = n->ex->pump_list, *next;
+	bool reading;
 
 	n->ex->pump_list = NULL;
 	uv_idle_stop(h);
+	/* One read transaction for all of them: a scan and the envelopes it names (a backlog
+	 * after a link comes back) take the store's locks once. */
+	reading = store_read_begin(n->store) == 0;
 	for (; p; p = next) {
 		next = p->xp->pump_next;
 		p->xp->pump_queued = false;
@@ -300,6 +304,8 @@ static void exchange_on_pump_idle(uv_idle_t *h)
 		if (!n->stopping)
 			exchange_pump_now(n, p);
 	}
+	if (reading)
+		store_read_end(n->store);
 }
 
 void exchange_pump(struct net *n, struct peer *p)

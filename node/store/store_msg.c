@@ -55,6 +55,19 @@ void store_batch_rollback(struct store *s)
 		store_run(s, STMT_BATCH_ROLLBACK, "ROLLBACK", "batch_rollback");
 }
 
+int store_read_begin(struct store *s)
+{
+	if (!sqlite3_get_autocommit(s->db))
+		return ERR_STATE;
+	return store_run(s, STMT_READ_BEGIN, "BEGIN", "read_begin");
+}
+
+void store_read_end(struct store *s)
+{
+	if (!sqlite3_get_autocommit(s->db))
+		store_run(s, STMT_BATCH_COMMIT, "COMMIT", "read_end");
+}
+
 /* A NULL pointer binds SQL NULL; an empty blob must still be a blob for NOT NULL. */
 static int store_bind_bytes(sqlite3_stmt *st, int col, const uint8_t *p, size_t len)
 {

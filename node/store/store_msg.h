@@ -72,6 +72,12 @@ int store_batch_begin(struct store *s);
 int store_batch_commit(struct store *s);
 void store_batch_rollback(struct store *s);
 
+/* A read transaction: the reads between begin and end see one snapshot and take the
+ * database's locks once instead of once each. begin returns 0, ERR_STATE (a transaction is
+ * open) or a store error; end ends it (nothing if none is open). */
+int store_read_begin(struct store *s);
+void store_read_end(struct store *s);
+
 /* Inserts a message. ERR_EXISTS if its hash or its (author, id) is already stored;
  * ERR_INVAL if dir or state is out of range, title is not NUL-terminated within its array,
  * or a blob pointer is NULL with a non-zero length. */

@@ -37,6 +37,7 @@ struct bench_opts {
 	const char *perf_dir;        /* --perf DIR: perf record the nodes during the throughput run */
 	bool links_only;             /* --only links: the link-scale part alone */
 	bool latency_only;           /* --only latency: the disk baseline and the latency part */
+	bool backlog_only;           /* --only backlog: the disk baseline and the backlog part */
 };
 
 /* Counts for one run, after --quick and the scale are applied. */

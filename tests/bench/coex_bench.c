@@ -3,7 +3,7 @@
  * a ZeroMQ CURVE peer), printed as ratios to them. Never a timed test: machines are noisy,
  * so only ratios within one run mean anything.
  *
- *     coex-bench [--quick] [--json FILE] [--coexd PATH] [--coex PATH] [--perf DIR] [--only links|latency] [-v]
+ *     coex-bench [--quick] [--json FILE] [--coexd PATH] [--coex PATH] [--perf DIR] [--only links|latency|backlog] [-v]
  *
  * COEX_BENCH_SCALE (default 1) multiplies every count and duration. */
 #define _GNU_SOURCE /* realpath */
@@ -26,7 +26,7 @@
 #endif
 
 static const char usage[] =
-	"usage: coex-bench [--quick] [--json FILE] [--coexd PATH] [--coex PATH] [--perf DIR] [--only links|latency] [-v]\n"
+	"usage: coex-bench [--quick] [--json FILE] [--coexd PATH] [--coex PATH] [--perf DIR] [--only links|latency|backlog] [-v]\n"
 	"\n"
 	"Measures two coexd nodes on 127.0.0.1 (throughput, latency, link scale, log audit,\n"
 	"backlog) and, in the same run, the baselines they are compared with: Ed25519 sign and\n"
@@ -41,6 +41,7 @@ static const char usage[] =
 	"  --perf DIR     perf record both nodes during the throughput run into DIR\n"
 	"  --only links   run the link-scale part alone\n"
 	"  --only latency run the disk baseline and the latency part (2) alone\n"
+	"  --only backlog run the disk baseline and the backlog part (5) alone\n"
 	"  -v             say what is happening on stderr\n"
 	"\n"
 	"COEX_BENCH_SCALE=F multiplies every count and duration (e.g. 0.1 for a smoke test);\n"
@@ -95,6 +96,9 @@ static void parse_args(int argc, char **argv, struct bench_opts *o)
 		} else if (strcmp(a, "--only") == 0 && has_val && strcmp(argv[i + 1], "latency") == 0) {
 			o->latency_only = true;
 			i++;
+		} else if (strcmp(a, "--only") == 0 && has_val && strcmp(argv[i + 1], "backlog") == 0) {
+			o->backlog_only = true;
+			i++;
 		} else if (strcmp(a, "--perf") == 0 && has_val) {
 			o->perf_dir = argv[++i];
 		} else if (strcmp(a, "--coexd") == 0 && has_val) {
@@ -128,7 +132,7 @@ static void sizes_for(const struct bench_opts *o, struct bench_sizes *z)
 	if (z->depth < 1 || z->depth > 256)
 		bench_die("COEX_BENCH_DEPTH must be 1 to 256 (the node's pipeline per connection)");
 	z->scale_partners = 4;
-	z->throughput_n = scaled(o->quick ? 5000 : 20000, f, 100);
+	z->throughput_n = scaled(o->quick ? 5000 : 100000, f, 100);
 	z->latency_n = scaled(o->quick ? 300 : 5000, f, 20);
 	z->backlog_n = scaled(100000, f, 200);
 	/* link scale: 1,000 and 10,000 links (a small run in --quick) */
@@ -236,9 +240,12 @@ int main(int argc, char **argv)
 		report_free();
 		return 0;
 	}
-	if (o.latency_only) {
+	if (o.latency_only || o.backlog_only) {
 		bench_sqlite(&z);
-		bench_exchange(&o, &z);
+		if (o.latency_only)
+			bench_exchange(&o, &z);
+		else
+			bench_backlog(&o, &z);
 		report_print();
 		if (o.json_path && report_write_json(o.json_path) != 0)
 			bench_die("cannot write %s", o.json_path);
