@@ -286,17 +286,15 @@ static void exchange_pump_now(struct net *n, struct peer *p)
 	xp->pumping = false;
 }
 
-static void exchange_on_pump_idle(uv_idle_t *h)
+void exchange_run_pumps(struct net *n)
 {
-	struct net *n = h->data;
 	struct peer *p = n->ex->pump_list, *next;
 	bool reading;
 
 	n->ex->pump_list = NULL;
-	uv_idle_stop(h);
 	/* One read transaction for all of them: a scan and the envelopes it names (a backlog
 	 * after a link comes back) take the store's locks once. */
-	reading = store_read_begin(n->store) == 0;
+	reading = p && store_read_begin(n->store) == 0;
 	for (; p; p = next) {
 		next = p->xp->pump_next;
 		p->xp->pump_queued = false;
@@ -314,15 +312,14 @@ void exchange_pump(struct net *n, struct peer *p)
 
 	if (!xp || xp->pump_queued)
 		return;
-	if (n->pump_idle.data != n) { /* no loop handle (not started): at once */
+	if (n->turn_end.data != n) { /* no loop handle (not started): at once */
 		exchange_pump_now(n, p);
 		return;
 	}
 	xp->pump_queued = true;
 	xp->pump_next = n->ex->pump_list;
 	n->ex->pump_list = p;
-	if (!uv_is_active((uv_handle_t *)&n->pump_idle))
-		uv_idle_start(&n->pump_idle, exchange_on_pump_idle);
+	net_turn_end_soon(n);
 }
 
 void exchange_pump_forget(struct net *n, struct peer *p)

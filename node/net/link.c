@@ -12,10 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Output gathered past this is written at once rather than at the turn's end. */
+enum { LINK_OUT_MAX = 256 * 1024, LINK_OUT_MIN = 16 * 1024 };
+
 struct link_write {
 	uv_write_t req;
 	uv_buf_t buf;
-	uint8_t data[];
+	uint8_t *data;
 };
 
 void link_short_id(const uint8_t pk[32], char out[IDENTITY_FPR_LEN + 1])
@@ -40,6 +43,7 @@ static void link_on_close(uv_handle_t *h)
 		l->next->prev = l->prev;
 	frame_reader_free(&l->fr);
 	free(l->env_buf);
+	free(l->out);
 	noise_handshake_wipe(&l->hs);
 	noise_session_wipe(&l->sess);
 	free(l->join);
@@ -76,28 +80,81 @@ static void link_on_write(uv_write_t *req, int status)
 	struct link_write *w = (struct link_write *)req;
 	struct link *l = req->data;
 
+	free(w->data);
 	free(w);
 	if (status < 0 && status != UV_ECANCELED)
 		link_close(l, LINK_CLOSE_UNSPECIFIED, uv_strerror(status));
 }
 
-/* Sends one frame: header, then len bytes that fill() writes into place. */
-static int link_write_raw(struct link *l, const uint8_t *msg, size_t len)
+int link_flush(struct link *l)
 {
 	struct link_write *w;
 	int r;
 
-	if (len > LIMIT_FRAME_MAX)
-		return ERR_TOOBIG;
-	if (!(w = malloc(sizeof(*w) + 2 + len)))
+	if (!l->out_len)
+		return 0;
+	if (!(w = malloc(sizeof(*w))))
 		return ERR_NOMEM;
-	frame_header_write(w->data, len);
-	memcpy(w->data + 2, msg, len);
-	w->buf = uv_buf_init((char *)w->data, (unsigned)(2 + len));
+	w->data = l->out;
+	w->buf = uv_buf_init((char *)w->data, (unsigned)l->out_len);
 	w->req.data = l;
+	l->out = NULL;
+	l->out_len = l->out_cap = 0;
 	if ((r = uv_write(&w->req, (uv_stream_t *)&l->tcp, &w->buf, 1, link_on_write)) != 0) {
+		free(w->data);
 		free(w);
 		return r;
+	}
+	return 0;
+}
+
+/* Takes l off the net's flush list (it is closing). */
+static void link_unlist(struct link *l)
+{
+	struct link **pp = &l->net->flush_list;
+
+	if (!l->out_listed)
+		return;
+	while (*pp && *pp != l)
+		pp = &(*pp)->flush_next;
+	if (*pp)
+		*pp = l->flush_next;
+	l->flush_next = NULL;
+	l->out_listed = false;
+}
+
+/* Sends one frame (header, then msg): gathered with the turn's other frames for the link,
+ * written at the turn's end (net_turn_end_soon), or at once before the net runs. */
+static int link_write_raw(struct link *l, const uint8_t *msg, size_t len)
+{
+	struct net *n = l->net;
+	size_t need = 2 + len;
+	int r;
+
+	if (len > LIMIT_FRAME_MAX)
+		return ERR_TOOBIG;
+	if (l->out_len + need > LINK_OUT_MAX && (r = link_flush(l)) != 0)
+		return r;
+	if (l->out_cap - l->out_len < need) {
+		size_t cap = l->out_cap ? 2 * l->out_cap : LINK_OUT_MIN;
+		uint8_t *grown;
+		while (cap < l->out_len + need)
+			cap *= 2;
+		if (!(grown = realloc(l->out, cap)))
+			return ERR_NOMEM;
+		l->out = grown;
+		l->out_cap = cap;
+	}
+	frame_header_write(l->out + l->out_len, len);
+	memcpy(l->out + l->out_len + 2, msg, len);
+	l->out_len += need;
+	if (n->turn_end.data != n)
+		return link_flush(l);
+	if (!l->out_listed) {
+		l->out_listed = true;
+		l->flush_next = n->flush_list;
+		n->flush_list = l;
+		net_turn_end_soon(n);
 	}
 	return 0;
 }
@@ -544,6 +601,9 @@ void link_close(struct link *l, enum link_close_reason reason, const char *detai
 		snprintf(f.detail, sizeof(f.detail), "%s", detail ? detail : "");
 		link_send_frame(l, &f); /* best effort: the link goes either way */
 	}
+	if (l->state != LINK_CONNECTING)
+		link_flush(l); /* what was gathered, best effort too */
+	link_unlist(l);
 	if (l->join)
 		join_link_failed(l, ERR_UNAVAILABLE, detail ? detail : "the connection closed");
 	l->state = LINK_CLOSING;

@@ -324,6 +324,30 @@ void net_link_closed(struct net *n, struct link *l)
 	l->peer = NULL;
 }
 
+/* An idle handle runs before the loop next waits for I/O, so everything the turn's
+ * callbacks asked for is done together and nothing waits on a poll. */
+static void net_on_turn_end(uv_idle_t *h)
+{
+	struct net *n = h->data;
+	struct link *l;
+
+	uv_idle_stop(h);
+	exchange_run_pumps(n);
+	while ((l = n->flush_list)) {
+		n->flush_list = l->flush_next;
+		l->flush_next = NULL;
+		l->out_listed = false;
+		if (link_flush(l) != 0)
+			link_close(l, LINK_CLOSE_UNSPECIFIED, "send failed");
+	}
+}
+
+void net_turn_end_soon(struct net *n)
+{
+	if (n->turn_end.data == n && !uv_is_active((uv_handle_t *)&n->turn_end))
+		uv_idle_start(&n->turn_end, net_on_turn_end);
+}
+
 void net_handle_closed(struct net *n)
 {
 	if (--n->open_handles == 0 && n->stopping && n->stopped)
@@ -403,10 +427,10 @@ int net_start(struct net *n)
 		return r;
 	n->open_handles++;
 	n->tick.data = n;
-	if ((r = uv_idle_init(n->loop, &n->pump_idle)) != 0)
+	if ((r = uv_idle_init(n->loop, &n->turn_end)) != 0)
 		return r;
 	n->open_handles++;
-	n->pump_idle.data = n;
+	n->turn_end.data = n;
 	if (n->listen_cfg[0] && (r = listener_start(n)) != 0)
 		return r;
 	if ((r = net_load_partners(n)) != 0 || (r = exchange_relays_load(n)) != 0)
@@ -435,8 +459,8 @@ void net_stop(struct net *n, void (*done)(void *arg), void *arg)
 		uv_close((uv_handle_t *)&n->listener, net_on_handle_close);
 	if (uv_is_active((uv_handle_t *)&n->tick) || n->tick.data == n)
 		uv_close((uv_handle_t *)&n->tick, net_on_handle_close);
-	if (n->pump_idle.data == n)
-		uv_close((uv_handle_t *)&n->pump_idle, net_on_handle_close);
+	if (n->turn_end.data == n)
+		uv_close((uv_handle_t *)&n->turn_end, net_on_handle_close);
 	net_handle_closed(n);
 }
 

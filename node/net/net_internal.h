@@ -55,6 +55,11 @@ struct link {
 	double tokens;
 	uint64_t tokens_ms;
 	bool read_paused;
+	/* Frames written in this loop turn, sent together at its end (one write, not one each). */
+	uint8_t *out;
+	size_t out_len, out_cap;
+	bool out_listed;                /* on net->flush_list */
+	struct link *flush_next;
 };
 
 struct peer {
@@ -101,7 +106,10 @@ struct net {
 	bool listening;
 	uv_timer_t tick;
 	uint64_t partners_version;      /* net_partners_version */
-	uv_idle_t pump_idle;            /* runs the pumps asked for in a loop turn (exchange) */
+	/* The end of a loop turn's callbacks: the pumps asked for run, then the links' output
+	 * gathered meanwhile goes out, one write per link (net_turn_end_soon). */
+	uv_idle_t turn_end;
+	struct link *flush_list;        /* links with output waiting */
 	uint64_t last_tick_ms;          /* loop time the tick last ran, for the lag metrics */
 	struct peer *peers;
 	struct peer **peer_tab;         /* peers by key: every handshake looks its partner up */
@@ -149,6 +157,8 @@ struct link *link_new(struct net *n, bool initiator);
 int link_start_read(struct link *l);
 void link_close(struct link *l, enum link_close_reason reason, const char *detail);
 int link_send_frame(struct link *l, const struct link_frame *f);
+/* Writes the link's gathered output (one uv_write). Returns 0 or a libuv/ERR_* code. */
+int link_flush(struct link *l);
 int link_send_initiation(struct link *l);
 void link_tick(struct link *l, uint64_t now);
 /* The address the peer announced in its Hello (wildcard host: the one it came from). */
@@ -169,6 +179,10 @@ int exchange_relays_load(struct net *n);
 void exchange_peer_up(struct net *n, struct peer *p);
 void exchange_peer_down(struct net *n, struct peer *p);
 void exchange_peer_free(struct net *n, struct peer *p);
+/* Runs the pumps asked for since the last turn end (exchange_pump). */
+void exchange_run_pumps(struct net *n);
+/* Asks for net's turn end: pumps, then every link's gathered output written. */
+void net_turn_end_soon(struct net *n);
 void exchange_on_envelope(struct net *n, struct link *l, uint8_t *env, size_t len);
 void exchange_on_receipt(struct net *n, struct link *l, const uint8_t *data, size_t len);
 void exchange_tick(struct net *n, uint64_t now);
