@@ -110,6 +110,20 @@ static const char *const store_migrations[] = {
 	"CREATE INDEX messages_replies ON messages (thread, stored_ms) WHERE thread <> id;"
 	"DROP INDEX messages_author_id;"
 	"CREATE UNIQUE INDEX messages_id_author ON messages (id, author);",
+	/* 8: the outbox keyed by the message's rowid instead of a seq plus a unique index on
+	 * the hash: rowids grow with insertion, so both the table and its (peer, msg) index
+	 * append, where the hash index cost a random page per queued and per receipted
+	 * message. An entry is always queued in the transaction that inserts its message, so
+	 * rowid order is queue order; entries are copied in that order. No foreign key:
+	 * SQLite cannot name a rowid as a parent key, and messages are never deleted. */
+	"CREATE TABLE outbox_v8 ("
+	" msg INTEGER PRIMARY KEY,"
+	" peer BLOB NOT NULL CHECK (length(peer) = 32));"
+	"INSERT INTO outbox_v8 (msg, peer)"
+	" SELECT m.rowid, o.peer FROM outbox o JOIN messages m ON m.hash = o.hash ORDER BY o.seq;"
+	"DROP TABLE outbox;"
+	"ALTER TABLE outbox_v8 RENAME TO outbox;"
+	"CREATE INDEX outbox_peer ON outbox (peer, msg);",
 };
 
 _Static_assert(sizeof(store_migrations) / sizeof(store_migrations[0]) == STORE_SCHEMA_VERSION,
