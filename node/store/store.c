@@ -239,6 +239,8 @@ int store_run(struct store *s, enum store_stmt_id id, const char *sql, const cha
 
 int store_tx_begin(struct store *s)
 {
+	if (sqlite3_get_autocommit(s->db))
+		store_cache_tx_new(s); /* the savepoint begins a transaction */
 	return store_run(s, STMT_TX_BEGIN, "SAVEPOINT store_tx", "tx_begin");
 }
 
@@ -252,6 +254,15 @@ void store_tx_rollback(struct store *s)
 	/* ROLLBACK TO undoes the work but leaves the savepoint open; RELEASE ends it. */
 	store_run(s, STMT_TX_ROLLBACK, "ROLLBACK TO store_tx", "tx_rollback");
 	store_run(s, STMT_TX_COMMIT, "RELEASE store_tx", "tx_commit");
+	/* SQLite's rollback hook does not fire for a savepoint's */
+	store_cache_clear(s);
+}
+
+/* Every rollback of a whole transaction, ours or SQLite's own (a failed COMMIT, a full
+ * disk), may have undone cached tree nodes. */
+static void store_on_rollback(void *arg)
+{
+	store_cache_clear(arg);
 }
 
 static int store_exec(struct store *s, const char *sql, const char *op)
@@ -380,6 +391,7 @@ int store_open(const char *path, struct store **out)
 		r = store_error(s, rc, "open");
 		goto out;
 	}
+	sqlite3_rollback_hook(s->db, store_on_rollback, s);
 	if ((r = store_configure(s)) != 0 || (r = store_migrate(s, path)) != 0)
 		goto out;
 	*out = s;

@@ -33,6 +33,7 @@ int store_batch_begin(struct store *s)
 	/* A second BEGIN would fail inside SQLite; say why instead. */
 	if (!sqlite3_get_autocommit(s->db))
 		return ERR_STATE;
+	store_cache_tx_new(s);
 	return store_run(s, STMT_BATCH_BEGIN, "BEGIN IMMEDIATE", "batch_begin");
 }
 
@@ -53,6 +54,7 @@ void store_batch_rollback(struct store *s)
 {
 	if (!sqlite3_get_autocommit(s->db))
 		store_run(s, STMT_BATCH_ROLLBACK, "ROLLBACK", "batch_rollback");
+	store_cache_clear(s); /* also when SQLite had rolled back already */
 }
 
 /* A NULL pointer binds SQL NULL; an empty blob must still be a blob for NOT NULL. */
