@@ -239,8 +239,6 @@ int store_run(struct store *s, enum store_stmt_id id, const char *sql, const cha
 
 int store_tx_begin(struct store *s)
 {
-	if (sqlite3_get_autocommit(s->db))
-		store_cache_tx_new(s); /* the savepoint begins a transaction */
 	return store_run(s, STMT_TX_BEGIN, "SAVEPOINT store_tx", "tx_begin");
 }
 
@@ -263,6 +261,7 @@ void store_tx_rollback(struct store *s)
 static void store_on_rollback(void *arg)
 {
 	store_cache_clear(arg);
+	store_cache_batch(arg, false);
 }
 
 static int store_exec(struct store *s, const char *sql, const char *op)

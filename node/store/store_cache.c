@@ -34,7 +34,7 @@ void store_cache_node_put(struct store *s, uint32_t level, uint64_t idx, const u
 
 bool store_cache_size_get(struct store *s, uint64_t *size)
 {
-	if (!s->cache.size_known || sqlite3_get_autocommit(s->db))
+	if (!s->cache.in_batch || !s->cache.size_known || sqlite3_get_autocommit(s->db))
 		return false;
 	*size = s->cache.size;
 	return true;
@@ -42,18 +42,24 @@ bool store_cache_size_get(struct store *s, uint64_t *size)
 
 void store_cache_size_put(struct store *s, uint64_t size)
 {
-	if (sqlite3_get_autocommit(s->db))
-		return; /* another connection may append before the next read */
+	/* Outside a batch a transaction may have been begun by anyone (log_check's BEGIN) and
+	 * end without telling us; another connection may append after it. */
+	if (!s->cache.in_batch || sqlite3_get_autocommit(s->db))
+		return;
 	s->cache.size = size;
 	s->cache.size_known = true;
 }
 
-void store_cache_tx_new(struct store *s)
+void store_cache_batch(struct store *s, bool open)
 {
+	s->cache.in_batch = open;
 	s->cache.size_known = false;
 }
 
 void store_cache_clear(struct store *s)
 {
+	bool in_batch = s->cache.in_batch;
+
 	memset(&s->cache, 0, sizeof(s->cache));
+	s->cache.in_batch = in_batch;
 }

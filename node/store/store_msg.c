@@ -30,11 +30,14 @@ void store_msg_release(struct store_msg *m)
 
 int store_batch_begin(struct store *s)
 {
+	int r;
+
 	/* A second BEGIN would fail inside SQLite; say why instead. */
 	if (!sqlite3_get_autocommit(s->db))
 		return ERR_STATE;
-	store_cache_tx_new(s);
-	return store_run(s, STMT_BATCH_BEGIN, "BEGIN IMMEDIATE", "batch_begin");
+	if ((r = store_run(s, STMT_BATCH_BEGIN, "BEGIN IMMEDIATE", "batch_begin")) == 0)
+		store_cache_batch(s, true);
+	return r;
 }
 
 int store_batch_commit(struct store *s)
@@ -47,6 +50,7 @@ int store_batch_commit(struct store *s)
 	 * already (I/O error, disk full); either way the batch ends here, undone. */
 	if ((r = store_run(s, STMT_BATCH_COMMIT, "COMMIT", "batch_commit")) != 0)
 		store_batch_rollback(s);
+	store_cache_batch(s, false);
 	return r;
 }
 
@@ -55,6 +59,7 @@ void store_batch_rollback(struct store *s)
 	if (!sqlite3_get_autocommit(s->db))
 		store_run(s, STMT_BATCH_ROLLBACK, "ROLLBACK", "batch_rollback");
 	store_cache_clear(s); /* also when SQLite had rolled back already */
+	store_cache_batch(s, false);
 }
 
 /* A NULL pointer binds SQL NULL; an empty blob must still be a blob for NOT NULL. */

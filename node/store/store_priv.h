@@ -75,7 +75,8 @@ struct store_node_slot {
 struct store_cache {
 	struct store_node_slot nodes[1 << STORE_NODE_CACHE_BITS];
 	uint64_t size;                  /* the log's size, if size_known */
-	bool size_known;                /* only within the transaction that learnt it */
+	bool size_known;                /* only within the batch that learnt it */
+	bool in_batch;                  /* between store_batch_begin and its end */
 };
 
 struct store {
@@ -117,15 +118,16 @@ int store_tx_commit(struct store *s);
 void store_tx_rollback(struct store *s);
 
 /* The log's tree nodes and size, cached (store_cache.c). A node is put only once its row
- * is written or read; get returns false when it is not cached. The size is kept only
- * inside a transaction (size_get returns false outside one, and put does nothing there);
- * tx_new forgets it when a transaction begins. clear forgets everything: called on every
- * rollback, whole or to a savepoint, so no node a rollback undid is ever served. */
+ * is written or read; get returns false when it is not cached. The size is kept only inside
+ * a commit batch (size_get returns false outside one, and put does nothing there): batch
+ * marks one open or ended, forgetting the size either way. clear forgets the nodes and the
+ * size: called on every rollback, whole or to a savepoint, so no node a rollback undid is
+ * ever served; a whole one also ends the batch. */
 bool store_cache_node_get(struct store *s, uint32_t level, uint64_t idx, uint8_t out[32]);
 void store_cache_node_put(struct store *s, uint32_t level, uint64_t idx, const uint8_t hash[32]);
 bool store_cache_size_get(struct store *s, uint64_t *size);
 void store_cache_size_put(struct store *s, uint64_t size);
-void store_cache_tx_new(struct store *s);
+void store_cache_batch(struct store *s, bool open);
 void store_cache_clear(struct store *s);
 
 /* Checks that p's strings are NUL-terminated in their arrays and the name is non-empty.
