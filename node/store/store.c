@@ -115,7 +115,8 @@ static const char *const store_migrations[] = {
 	 * append, where the hash index cost a random page per queued and per receipted
 	 * message. An entry is always queued in the transaction that inserts its message, so
 	 * rowid order is queue order; entries are copied in that order. No foreign key:
-	 * SQLite cannot name a rowid as a parent key, and messages are never deleted. */
+	 * SQLite cannot name a rowid as a parent key, and messages are never deleted. Nothing
+	 * may VACUUM the file, which may renumber messages' rowids (docs/operations.md). */
 	"CREATE TABLE outbox_v8 ("
 	" msg INTEGER PRIMARY KEY,"
 	" peer BLOB NOT NULL CHECK (length(peer) = 32));"
