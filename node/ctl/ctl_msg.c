@@ -106,8 +106,8 @@ void ctl_body_init(struct ctl_body *b, const struct ctl *c, const uint8_t recipi
 			  uint64_t expires_s)
 {
 	coex__body__init(&b->body);
-	randombytes_buf(b->id, sizeof(b->id));
 	b->now = ctl_msg_now();
+	message_id_new(b->now, b->id);
 	b->body.id.data = b->id;
 	b->body.id.len = 16;
 	b->body.author.data = (uint8_t *)c->deps.self->pk;

@@ -110,6 +110,21 @@ static const char *const store_migrations[] = {
 	"CREATE INDEX messages_replies ON messages (thread, stored_ms) WHERE thread <> id;"
 	"DROP INDEX messages_author_id;"
 	"CREATE UNIQUE INDEX messages_id_author ON messages (id, author);",
+	/* 8: the outbox keyed by the message's rowid instead of a seq plus a unique index on
+	 * the hash: rowids grow with insertion, so both the table and its (peer, msg) index
+	 * append, where the hash index cost a random page per queued and per receipted
+	 * message. An entry is always queued in the transaction that inserts its message, so
+	 * rowid order is queue order; entries are copied in that order. No foreign key:
+	 * SQLite cannot name a rowid as a parent key, and messages are never deleted. Nothing
+	 * may VACUUM the file, which may renumber messages' rowids (docs/operations.md). */
+	"CREATE TABLE outbox_v8 ("
+	" msg INTEGER PRIMARY KEY,"
+	" peer BLOB NOT NULL CHECK (length(peer) = 32));"
+	"INSERT INTO outbox_v8 (msg, peer)"
+	" SELECT m.rowid, o.peer FROM outbox o JOIN messages m ON m.hash = o.hash ORDER BY o.seq;"
+	"DROP TABLE outbox;"
+	"ALTER TABLE outbox_v8 RENAME TO outbox;"
+	"CREATE INDEX outbox_peer ON outbox (peer, msg);",
 };
 
 _Static_assert(sizeof(store_migrations) / sizeof(store_migrations[0]) == STORE_SCHEMA_VERSION,
@@ -238,6 +253,16 @@ void store_tx_rollback(struct store *s)
 	/* ROLLBACK TO undoes the work but leaves the savepoint open; RELEASE ends it. */
 	store_run(s, STMT_TX_ROLLBACK, "ROLLBACK TO store_tx", "tx_rollback");
 	store_run(s, STMT_TX_COMMIT, "RELEASE store_tx", "tx_commit");
+	/* SQLite's rollback hook does not fire for a savepoint's */
+	store_cache_clear(s);
+}
+
+/* Every rollback of a whole transaction, ours or SQLite's own (a failed COMMIT, a full
+ * disk), may have undone cached tree nodes. */
+static void store_on_rollback(void *arg)
+{
+	store_cache_clear(arg);
+	store_cache_batch(arg, false);
 }
 
 static int store_exec(struct store *s, const char *sql, const char *op)
@@ -366,6 +391,7 @@ int store_open(const char *path, struct store **out)
 		r = store_error(s, rc, "open");
 		goto out;
 	}
+	sqlite3_rollback_hook(s->db, store_on_rollback, s);
 	if ((r = store_configure(s)) != 0 || (r = store_migrate(s, path)) != 0)
 		goto out;
 	*out = s;

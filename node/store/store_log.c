@@ -32,6 +32,8 @@ static int store_log_node_get(void *arg, uint32_t level, uint64_t index,
 
 	if (index > INT64_MAX)
 		return store_log_node_missing(level, index);
+	if (store_cache_node_get(s, level, index, out))
+		return 0;
 	if ((r = store_stmt(s, STMT_LOG_NODE_GET,
 			    "SELECT hash FROM log_nodes WHERE level = ?1 AND idx = ?2", &st)) != 0)
 		return r;
@@ -42,8 +44,8 @@ static int store_log_node_get(void *arg, uint32_t level, uint64_t index,
 		r = store_log_node_missing(level, index);
 	else if (rc != SQLITE_ROW)
 		r = store_error(s, rc, "log_node_get");
-	else
-		r = store_col_blob(st, 0, out, MERKLE_HASH_LEN);
+	else if ((r = store_col_blob(st, 0, out, MERKLE_HASH_LEN)) == 0)
+		store_cache_node_put(s, level, index, out);
 	store_stmt_done(st);
 	return r;
 }
@@ -59,12 +61,16 @@ int store_log_size(struct store *s, uint64_t *out)
 	int64_t n = 0;
 	int r;
 
+	if (store_cache_size_get(s, out))
+		return 0;
 	/* max() on the rowid is one b-tree descent; count(*) would walk every entry. */
 	if ((r = store_stmt(s, STMT_LOG_SIZE,
 			    "SELECT coalesce(max(idx) + 1, 0) FROM log_entries", &st)) != 0)
 		return r;
-	if ((r = store_step_int64(s, st, "log_size", &n)) == 0)
+	if ((r = store_step_int64(s, st, "log_size", &n)) == 0) {
+		store_cache_size_put(s, (uint64_t)n);
 		*out = (uint64_t)n;
+	}
 	store_stmt_done(st);
 	return r;
 }
@@ -102,8 +108,8 @@ static int store_log_insert_node(struct store *s, const struct merkle_node *node
 	    (rc = sqlite3_bind_blob(st, 3, node->hash, MERKLE_HASH_LEN, SQLITE_STATIC)) !=
 		    SQLITE_OK)
 		r = store_error(s, rc, "log_append");
-	else
-		r = store_step_done(s, st, "log_append");
+	else if ((r = store_step_done(s, st, "log_append")) == 0)
+		store_cache_node_put(s, node->level, node->index, node->hash);
 	store_stmt_done(st);
 	return r;
 }
@@ -129,6 +135,7 @@ static int store_log_append_tx(struct store *s, const uint8_t *entry, size_t len
 		if ((r = store_log_insert_node(s, &nodes[i])) != 0)
 			return r;
 	}
+	store_cache_size_put(s, size + 1);
 	*index_out = size;
 	return 0;
 }

@@ -30,10 +30,14 @@ void store_msg_release(struct store_msg *m)
 
 int store_batch_begin(struct store *s)
 {
+	int r;
+
 	/* A second BEGIN would fail inside SQLite; say why instead. */
 	if (!sqlite3_get_autocommit(s->db))
 		return ERR_STATE;
-	return store_run(s, STMT_BATCH_BEGIN, "BEGIN IMMEDIATE", "batch_begin");
+	if ((r = store_run(s, STMT_BATCH_BEGIN, "BEGIN IMMEDIATE", "batch_begin")) == 0)
+		store_cache_batch(s, true);
+	return r;
 }
 
 int store_batch_commit(struct store *s)
@@ -46,6 +50,7 @@ int store_batch_commit(struct store *s)
 	 * already (I/O error, disk full); either way the batch ends here, undone. */
 	if ((r = store_run(s, STMT_BATCH_COMMIT, "COMMIT", "batch_commit")) != 0)
 		store_batch_rollback(s);
+	store_cache_batch(s, false);
 	return r;
 }
 
@@ -53,6 +58,8 @@ void store_batch_rollback(struct store *s)
 {
 	if (!sqlite3_get_autocommit(s->db))
 		store_run(s, STMT_BATCH_ROLLBACK, "ROLLBACK", "batch_rollback");
+	store_cache_clear(s); /* also when SQLite had rolled back already */
+	store_cache_batch(s, false);
 }
 
 int store_read_begin(struct store *s)
@@ -558,17 +565,18 @@ int store_outbox_add(struct store *s, const uint8_t hash[32], const uint8_t peer
 	sqlite3_stmt *st = NULL;
 	int rc, r;
 
-	if ((r = store_stmt(s, STMT_OUTBOX_ADD, "INSERT INTO outbox (hash, peer) VALUES (?1, ?2)",
-			    &st)) != 0)
+	/* The entry is keyed by the message's rowid (migration 8): no row inserted means no
+	 * such message; the primary key refuses a second entry (ERR_EXISTS). */
+	if ((r = store_stmt(s, STMT_OUTBOX_ADD,
+			    "INSERT INTO outbox (msg, peer) SELECT rowid, ?2 FROM messages"
+			    " WHERE hash = ?1", &st)) != 0)
 		return r;
 	if ((rc = sqlite3_bind_blob(st, 1, hash, 32, SQLITE_STATIC)) != SQLITE_OK ||
 	    (rc = sqlite3_bind_blob(st, 2, peer, 32, SQLITE_STATIC)) != SQLITE_OK)
 		r = store_error(s, rc, "outbox_add");
-	else if ((rc = sqlite3_step(st)) == SQLITE_CONSTRAINT_FOREIGNKEY)
+	else if ((r = store_step_done(s, st, "outbox_add")) == 0 && sqlite3_changes(s->db) == 0)
 		r = ERR_NOTFOUND; /* no such message */
-	else if (rc != SQLITE_DONE)
-		r = store_error(s, rc, "outbox_add");
-	else if (seq_out)
+	else if (r == 0 && seq_out)
 		*seq_out = (uint64_t)sqlite3_last_insert_rowid(s->db);
 	store_stmt_done(st);
 	return r;
@@ -579,8 +587,9 @@ int store_outbox_remove(struct store *s, const uint8_t hash[32])
 	sqlite3_stmt *st = NULL;
 	int r;
 
-	if ((r = store_stmt(s, STMT_OUTBOX_REMOVE, "DELETE FROM outbox WHERE hash = ?1", &st)) !=
-	    0)
+	if ((r = store_stmt(s, STMT_OUTBOX_REMOVE,
+			    "DELETE FROM outbox WHERE msg = (SELECT rowid FROM messages"
+			    " WHERE hash = ?1)", &st)) != 0)
 		return r;
 	return store_msg_change(s, st, hash, "outbox_remove");
 }
@@ -595,8 +604,8 @@ int store_outbox_scan(struct store *s, const uint8_t peer[32], uint64_t after_se
 	if (after_seq > INT64_MAX)
 		return 0; /* sequence numbers are SQLite rowids: none is that high */
 	if ((r = store_stmt(s, STMT_OUTBOX_SCAN,
-			    "SELECT seq, hash FROM outbox WHERE peer = ?1 AND seq > ?2"
-			    " ORDER BY seq LIMIT ?3", &st)) != 0)
+			    "SELECT o.msg, m.hash FROM outbox o JOIN messages m ON m.rowid = o.msg"
+			    " WHERE o.peer = ?1 AND o.msg > ?2 ORDER BY o.msg LIMIT ?3", &st)) != 0)
 		return r;
 	if ((rc = sqlite3_bind_blob(st, 1, peer, 32, SQLITE_STATIC)) != SQLITE_OK ||
 	    (rc = sqlite3_bind_int64(st, 2, (int64_t)after_seq)) != SQLITE_OK ||

@@ -121,9 +121,12 @@ int store_msg_forwarded(struct store *s, int (*fn)(void *arg, const struct store
 /* Counts by (dir, state), for metrics and status; a negative dir or state matches all. */
 int store_msg_count(struct store *s, int dir, int state, uint64_t *out);
 
-/* The outbox: messages waiting for a receipt, in per-peer order. add gives the entry the
- * next sequence number (never reused, increasing across all peers) in *seq_out if not NULL;
- * ERR_EXISTS if hash is already queued, ERR_NOTFOUND if no message has that hash.
+/* The outbox: messages waiting for a receipt, in per-peer order. An entry's sequence number
+ * is its message's position in the store (its rowid: increasing with insertion across all
+ * peers, never reused, since messages are never deleted); add writes it to *seq_out if not
+ * NULL. Queue a message in the transaction that inserts it, as the node does, and the
+ * outbox is in queue order; a message removed and queued again keeps its old place.
+ * add: ERR_EXISTS if hash is already queued, ERR_NOTFOUND if no message has that hash.
  * remove: ERR_NOTFOUND. */
 int store_outbox_add(struct store *s, const uint8_t hash[32], const uint8_t peer[32],
 		     uint64_t *seq_out);

@@ -8,6 +8,7 @@
 #include "store/store.h"
 
 #include <sqlite3.h>
+#include <stdbool.h>
 
 /* One slot per cached prepared statement. */
 enum store_stmt_id {
@@ -62,10 +63,28 @@ enum store_stmt_id {
 	STMT_COUNT
 };
 
+/* The log's tree nodes, direct-mapped: 2^STORE_NODE_CACHE_BITS slots of 48 bytes. A batch
+ * appends and proves around its own ~100 leaves and the few old subtrees left of them. */
+enum { STORE_NODE_CACHE_BITS = 11 };
+
+struct store_node_slot {
+	uint64_t idx;
+	uint8_t level;                  /* level + 1; 0: empty */
+	uint8_t hash[32];
+};
+
+struct store_cache {
+	struct store_node_slot nodes[1 << STORE_NODE_CACHE_BITS];
+	uint64_t size;                  /* the log's size, if size_known */
+	bool size_known;                /* only within the batch that learnt it */
+	bool in_batch;                  /* between store_batch_begin and its end */
+};
+
 struct store {
 	struct log_ratelimit rl;        /* for store_error's lines */
 	sqlite3 *db;
 	sqlite3_stmt *stmts[STMT_COUNT];
+	struct store_cache cache;       /* store_cache.c */
 };
 
 /* Returns in *out the statement cached in slot id, preparing sql on first use. The
@@ -98,6 +117,19 @@ int store_tx_begin(struct store *s);
 int store_tx_commit(struct store *s);
 /* Undoes everything since store_tx_begin and ends the transaction. */
 void store_tx_rollback(struct store *s);
+
+/* The log's tree nodes and size, cached (store_cache.c). A node is put only once its row
+ * is written or read; get returns false when it is not cached. The size is kept only inside
+ * a commit batch (size_get returns false outside one, and put does nothing there): batch
+ * marks one open or ended, forgetting the size either way. clear forgets the nodes and the
+ * size: called on every rollback, whole or to a savepoint, so no node a rollback undid is
+ * ever served; a whole one also ends the batch. */
+bool store_cache_node_get(struct store *s, uint32_t level, uint64_t idx, uint8_t out[32]);
+void store_cache_node_put(struct store *s, uint32_t level, uint64_t idx, const uint8_t hash[32]);
+bool store_cache_size_get(struct store *s, uint64_t *size);
+void store_cache_size_put(struct store *s, uint64_t size);
+void store_cache_batch(struct store *s, bool open);
+void store_cache_clear(struct store *s);
 
 /* Checks that p's strings are NUL-terminated in their arrays and the name is non-empty.
  * Returns 0 or ERR_INVAL. */

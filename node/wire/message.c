@@ -9,6 +9,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+enum { MESSAGE_ID_TIME_LEN = 6 };
+
+void message_id_new(uint64_t now_ms, uint8_t id[MESSAGE_ID_LEN])
+{
+	for (size_t i = 0; i < MESSAGE_ID_TIME_LEN; i++)
+		id[i] = (uint8_t)(now_ms >> (8 * (MESSAGE_ID_TIME_LEN - 1 - i)));
+	randombytes_buf(id + MESSAGE_ID_TIME_LEN, MESSAGE_ID_LEN - MESSAGE_ID_TIME_LEN);
+}
+
 /* Protobuf wire tags of Signed's two fields (field << 3 | length-delimited), and the longest
  * varint. Used only to check that Signed is in its canonical form. */
 enum {

@@ -83,6 +83,13 @@ int message_seal(const struct identity *author, const uint8_t box_key[MESSAGE_BO
 		 uint8_t **env_out, size_t *env_len, uint8_t hash_out[MESSAGE_HASH_LEN],
 		 uint8_t **signed_out, size_t *signed_len);
 
+/* A new Body id: 6 bytes of now_ms (milliseconds since the Unix epoch, big-endian, its low
+ * 48 bits) then 10 random bytes. Ids from one clock sort by time, so the stores' indexes
+ * keyed by id append instead of touching a random page per message; 80 random bits keep
+ * them unique. A departure from "16 random bytes" (docs/protocol.md): receivers must not
+ * rely on either form, since other implementations may send random ids. */
+void message_id_new(uint64_t now_ms, uint8_t id[MESSAGE_ID_LEN]);
+
 /* Decodes only the envelope's header, for relays that cannot open it. Checks its shape
  * (id 16 bytes, from and to 32, nonce 24, sealed at least a box tag); authenticates nothing.
  * Any out-pointer may be NULL. Returns 0, ERR_PROTO or ERR_NOMEM. */

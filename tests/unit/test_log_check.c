@@ -206,6 +206,33 @@ static void test_pages_cover_the_log(void **state)
 	assert_int_equal(log_check_page(f->s, f->id.pk, NOW, &st, &res), ERR_INVAL);
 }
 
+/* A check runs in a read transaction of its own (a BEGIN the store did not begin): what
+ * another connection appended since the last check is seen, not a size remembered from it
+ * (the store caches the log's size only inside a commit batch). */
+static void test_sees_other_writers(void **state)
+{
+	struct fixture *f = *state;
+	struct log_check_state st;
+	struct log_check_result res;
+	struct store *mine = f->s, *other = NULL;
+
+	build(f, 5, 5);
+	memset(&st, 0, sizeof(st));
+	check_all(f, &st, &res);
+	assert_true(res.ok);
+	assert_int_equal(res.log_size, 5);
+	assert_int_equal(store_open(f->path, &other), 0);
+	f->s = other;
+	build(f, 3, 3);
+	f->s = mine;
+	store_close(other);
+	memset(&st, 0, sizeof(st));
+	check_all(f, &st, &res);
+	assert_true(res.ok);
+	assert_int_equal(res.log_size, 8);
+	assert_int_equal(res.head_count, 2);
+}
+
 static void test_changed_entry(void **state)
 {
 	struct fixture *f = *state;
@@ -289,6 +316,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_empty_log, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pages_cover_the_log, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sees_other_writers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_changed_entry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_changed_or_missing_parts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_at_start_goes_on_from_its_mark, setup, teardown),

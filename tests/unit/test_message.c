@@ -580,6 +580,24 @@ static void test_peek_garbage(void **state)
 	assert_int_equal(message_open(&B, k_ba, junk, 0, &m), ERR_PROTO);
 }
 
+/* Ids: the time in front, big-endian, so ids of later times sort after; the rest random. */
+static void test_id_new(void **state)
+{
+	uint8_t a[MESSAGE_ID_LEN], b[MESSAGE_ID_LEN], c[MESSAGE_ID_LEN];
+	const uint8_t t[6] = {0x01, 0x9a, 0xb3, 0xc4, 0xd5, 0xe6};
+	(void)state;
+
+	message_id_new(0x019ab3c4d5e6ULL, a);
+	assert_memory_equal(a, t, sizeof(t));
+	message_id_new(0x019ab3c4d5e6ULL, b);
+	assert_memory_equal(b, t, sizeof(t));
+	assert_memory_not_equal(a + 6, b + 6, MESSAGE_ID_LEN - 6); /* 2^-80 to fail */
+	message_id_new(0x019ab3c4d5e7ULL, c);
+	assert_true(memcmp(c, a, MESSAGE_ID_LEN) > 0 && memcmp(c, b, MESSAGE_ID_LEN) > 0);
+	message_id_new(0x0100ffffffffffffULL, c); /* only the low 48 bits are kept */
+	assert_memory_equal(c, "\xff\xff\xff\xff\xff\xff", 6);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -598,6 +616,7 @@ int main(void)
 		cmocka_unit_test(test_body_meta),
 		cmocka_unit_test(test_box_key_low_order),
 		cmocka_unit_test(test_peek_garbage),
+		cmocka_unit_test(test_id_new),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -706,6 +706,15 @@ static int on_thread_hash(void *arg, const struct store_msg *m)
 	return 0;
 }
 
+/* The outbox as versions 3 to 7 had it, in place of the current one. */
+#define V7_OUTBOX                                                                          \
+	"DROP TABLE outbox;"                                                               \
+	"CREATE TABLE outbox ("                                                            \
+	" seq INTEGER PRIMARY KEY AUTOINCREMENT,"                                          \
+	" hash BLOB NOT NULL UNIQUE REFERENCES messages (hash),"                           \
+	" peer BLOB NOT NULL CHECK (length(peer) = 32));"                                  \
+	"CREATE INDEX outbox_peer ON outbox (peer, seq);"
+
 /* Migration 7 on a database with messages as version 6 left it: threads are listed as
  * before (the root, then the replies), (author, id) stays unique, and the indexes that
  * replaced the old ones serve the queries. */
@@ -726,7 +735,7 @@ static void test_upgrade_from_v6(void **state)
 	assert_int_equal(store_msg_insert(f->s, &late), 0);
 	store_close(f->s);
 	f->s = NULL;
-	raw_exec(f->path, "DROP INDEX messages_replies; DROP INDEX messages_id_author;"
+	raw_exec(f->path, V7_OUTBOX "DROP INDEX messages_replies; DROP INDEX messages_id_author;"
 			  "CREATE UNIQUE INDEX messages_author_id ON messages (author, id);"
 			  "CREATE INDEX messages_thread ON messages (thread, stored_ms)"
 			  " WHERE thread IS NOT NULL;"
@@ -762,6 +771,87 @@ static void test_upgrade_from_v6(void **state)
 	assert_null(strstr(buf, "SCAN"));
 	raw_plan(f->path, "SELECT * FROM messages WHERE author = ?1 AND id = ?2", buf, sizeof(buf));
 	assert_non_null(strstr(buf, "messages_id_author (id=? AND author=?)"));
+}
+
+static int on_outbox_entry(void *arg, uint64_t seq, const uint8_t hash[32])
+{
+	char *seen = arg;
+	size_t n = strlen(seen);
+
+	snprintf(seen + n, 64 - n, "%d:%llu ", hash[0], (unsigned long long)seq);
+	return 0;
+}
+
+/* Migration 8 on an outbox as version 7 left it (seq AUTOINCREMENT, a unique hash): the
+ * entries keep their order and peers, their seq becomes the message's rowid, and the new
+ * table has no index on the hash. */
+static void test_upgrade_from_v7(void **state)
+{
+	struct fixture *f = *state;
+	struct store_msg m5 = thread_msg(5, 5, 0x11, 5, 105);
+	uint8_t pa[32], pb[32];
+	char buf[512], seen[64] = "";
+	uint64_t n = 0, seq = 0;
+
+	memset(pa, 0xa1, sizeof(pa));
+	memset(pb, 0xb2, sizeof(pb));
+	for (uint8_t i = 1; i <= 4; i++) {
+		struct store_msg m = thread_msg(i, i, 0x11, i, 100 + i);
+		assert_int_equal(store_msg_insert(f->s, &m), 0);
+	}
+	store_close(f->s);
+	f->s = NULL;
+	/* messages 1, 2, 4 queued for a, b, a (seq 5, 9, 12: gaps, as receipts leave them);
+	 * 3 is not queued */
+	raw_exec(f->path, V7_OUTBOX
+			  "INSERT INTO outbox (seq, hash, peer) SELECT 5, hash,"
+			  " x'a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1'"
+			  " FROM messages WHERE id = x'01010101010101010101010101010101';"
+			  "INSERT INTO outbox (seq, hash, peer) SELECT 9, hash,"
+			  " x'b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2'"
+			  " FROM messages WHERE id = x'02020202020202020202020202020202';"
+			  "INSERT INTO outbox (seq, hash, peer) SELECT 12, hash,"
+			  " x'a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1'"
+			  " FROM messages WHERE id = x'04040404040404040404040404040404';"
+			  "PRAGMA user_version = 7;");
+	raw_text(f->path, "SELECT count(*) FROM outbox", buf, sizeof(buf));
+	assert_string_equal(buf, "3");
+	assert_int_equal(store_open(f->path, &f->s), 0);
+	raw_text(f->path, "PRAGMA user_version", buf, sizeof(buf));
+	assert_int_equal(atoi(buf), STORE_SCHEMA_VERSION);
+
+	/* same entries, same order, seq = the message's rowid */
+	assert_int_equal(store_outbox_scan(f->s, pa, 0, 0, on_outbox_entry, seen), 0);
+	assert_string_equal(seen, "1:1 4:4 ");
+	seen[0] = '\0';
+	assert_int_equal(store_outbox_scan(f->s, pb, 0, 0, on_outbox_entry, seen), 0);
+	assert_string_equal(seen, "2:2 ");
+	assert_int_equal(store_outbox_count(f->s, pa, &n), 0);
+	assert_int_equal(n, 2);
+
+	/* it works as before: a queued message is refused again, a new one goes last */
+	assert_int_equal(store_outbox_add(f->s, m5.hash, pa, &seq), ERR_NOTFOUND);
+	assert_int_equal(store_msg_insert(f->s, &m5), 0);
+	assert_int_equal(store_outbox_add(f->s, m5.hash, pa, &seq), 0);
+	assert_int_equal(seq, 5);
+	assert_int_equal(store_outbox_add(f->s, m5.hash, pb, NULL), ERR_EXISTS);
+	assert_int_equal(store_outbox_remove(f->s, thread_msg(1, 1, 0x11, 1, 0).hash), 0);
+	seen[0] = '\0';
+	assert_int_equal(store_outbox_scan(f->s, pa, 0, 0, on_outbox_entry, seen), 0);
+	assert_string_equal(seen, "4:4 5:5 ");
+
+	raw_text(f->path, "SELECT group_concat(name, ' ') FROM (SELECT name FROM sqlite_master"
+			  " WHERE tbl_name = 'outbox' AND type = 'index' ORDER BY name)",
+		 buf, sizeof(buf));
+	assert_string_equal(buf, "outbox_peer");
+	raw_text(f->path, "SELECT count(*) FROM sqlite_sequence WHERE name = 'outbox'", buf,
+		 sizeof(buf));
+	assert_string_equal(buf, "0");
+	raw_plan(f->path, "SELECT o.msg, m.hash FROM outbox o JOIN messages m ON m.rowid = o.msg"
+			  " WHERE o.peer = ?1 AND o.msg > ?2 ORDER BY o.msg LIMIT ?3", buf,
+		 sizeof(buf));
+	assert_non_null(strstr(buf, "USING COVERING INDEX outbox_peer (peer=? AND msg>?)"));
+	assert_null(strstr(buf, "TEMP B-TREE"));
 }
 
 /* Migration 5: the log's verified mark, one row, replaced whole. */
@@ -836,6 +926,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_upgrade_from_v1, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_upgrade_from_v2, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_upgrade_from_v6, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_upgrade_from_v7, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_migration_rolls_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_migration_3_rolls_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),

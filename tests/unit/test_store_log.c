@@ -179,6 +179,15 @@ static int64_t raw_count(const char *path, const char *sql)
 	return n;
 }
 
+static void raw_exec(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
 static void test_empty(void **state)
 {
 	struct fixture *f = *state;
@@ -335,6 +344,68 @@ static void test_rollback(void **state)
 		assert_root(f, s);
 }
 
+/* Appends entry i with salt on another connection, as f's leaf i. */
+static void append_other(struct fixture *f, struct store *other, size_t i, uint8_t salt)
+{
+	uint8_t buf[8];
+	uint64_t index = 99;
+	size_t len = entry(i, salt, buf);
+
+	assert_int_equal(store_log_append(other, len ? buf : NULL, len, &index), 0);
+	assert_int_equal(index, i);
+	ref_leaf(buf, len, f->leaves[i]);
+}
+
+/* The connection caches tree nodes and, within a transaction, the log's size
+ * (store_cache.c). Nodes a rollback undid must never be served, even when another
+ * connection then writes other nodes in their place, where this one would not overwrite
+ * them itself. */
+static void test_cache_rollback(void **state)
+{
+	struct fixture *f = *state;
+	struct store *other = NULL;
+	uint64_t size = 0;
+	uint8_t root[32];
+
+	append(f, 4, 0);
+	assert_int_equal(store_open(f->path, &other), 0);
+
+	/* a whole batch undone: its leaf 4 is not served once another writer put its own */
+	assert_int_equal(store_batch_begin(f->s), 0);
+	append(f, 2, 0x11);
+	assert_root(f, 6); /* reads the batch's nodes, so they are cached */
+	assert_int_equal(store_log_size(f->s, &size), 0);
+	assert_int_equal(size, 6);
+	store_batch_rollback(f->s);
+	f->n = 4;
+	append_other(f, other, 4, 0x22);
+	append_other(f, other, 5, 0x22);
+	f->n = 6;
+	for (uint64_t s = 0; s <= f->n; s++)
+		assert_root(f, s);
+	assert_int_equal(store_log_size(f->s, &size), 0);
+	assert_int_equal(size, 6);
+
+	/* a savepoint undone, inside a batch that goes on: the append of leaf 7 wrote it, then
+	 * its parent (1, 3) clashed with a row put there beforehand */
+	raw_exec(f->path, "INSERT INTO log_nodes (level, idx, hash) VALUES (1, 3, zeroblob(32))");
+	assert_int_equal(store_batch_begin(f->s), 0);
+	append(f, 1, 0x44);
+	assert_int_equal(store_log_append(f->s, (const uint8_t *)"seven", 5, NULL), ERR_EXISTS);
+	assert_int_equal(store_log_size(f->s, &size), 0);
+	assert_int_equal(size, 7); /* the failed append's size is not kept */
+	assert_int_equal(store_batch_commit(f->s), 0);
+	raw_exec(f->path, "DELETE FROM log_nodes WHERE level = 1 AND idx = 3");
+	append_other(f, other, 7, 0x33);
+	f->n = 8;
+	for (uint64_t s = 0; s <= f->n; s++)
+		assert_root(f, s);
+	ref_mth(f->leaves, f->n, root);
+	for (uint64_t i = 0; i < f->n; i++)
+		assert_inclusion(f, i, f->n, root); /* leaf 6's path is leaf 7 */
+	store_close(other);
+}
+
 static struct store_head head(struct fixture *f, uint64_t size, uint64_t time_ms)
 {
 	struct store_head h;
@@ -424,6 +495,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_small_trees, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_large_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rollback, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cache_rollback, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_heads, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reopen_persists, setup, teardown),
 	};
