@@ -133,6 +133,8 @@ static int link_write_raw(struct link *l, const uint8_t *msg, size_t len)
 
 	if (len > LIMIT_FRAME_MAX)
 		return ERR_TOOBIG;
+	if (l->state == LINK_CLOSING)
+		return ERR_STATE; /* its handle is being closed: nothing more goes out */
 	if (l->out_len + need > LINK_OUT_MAX && (r = link_flush(l)) != 0)
 		return r;
 	if (l->out_cap - l->out_len < need) {
