@@ -218,6 +218,16 @@ static void machine_notes(const struct bench_opts *o)
 	fflush(stdout);
 }
 
+/* Prints the table, writes the JSON if asked, and frees the figures; main's exit code. */
+static int report_finish(const struct bench_opts *o)
+{
+	report_print();
+	if (o->json_path && report_write_json(o->json_path) != 0)
+		bench_die("cannot write %s", o->json_path);
+	report_free();
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct bench_opts o;
@@ -234,11 +244,7 @@ int main(int argc, char **argv)
 
 	if (o.links_only) {
 		bench_links(&o, &z);
-		report_print();
-		if (o.json_path && report_write_json(o.json_path) != 0)
-			bench_die("cannot write %s", o.json_path);
-		report_free();
-		return 0;
+		return report_finish(&o);
 	}
 	if (o.latency_only || o.backlog_only) {
 		bench_sqlite(&z);
@@ -246,11 +252,7 @@ int main(int argc, char **argv)
 			bench_exchange(&o, &z);
 		else
 			bench_backlog(&o, &z);
-		report_print();
-		if (o.json_path && report_write_json(o.json_path) != 0)
-			bench_die("cannot write %s", o.json_path);
-		report_free();
-		return 0;
+		return report_finish(&o);
 	}
 	bench_log("baselines: crypto");
 	bench_crypto(&z);
@@ -280,9 +282,5 @@ int main(int argc, char **argv)
 	report_add("run_seconds", "whole run", bench_now() - t0, "s", RATIO_NONE);
 	report_add("scale", "COEX_BENCH_SCALE", o.scale, "", RATIO_NONE);
 
-	report_print();
-	if (o.json_path && report_write_json(o.json_path) != 0)
-		bench_die("cannot write %s", o.json_path);
-	report_free();
-	return 0;
+	return report_finish(&o);
 }
