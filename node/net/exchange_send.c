@@ -136,6 +136,8 @@ static void exchange_fresh_add(struct exchange *ex, struct exchange_peer *xp, ui
 
 	if (!xp->fresh_tail)
 		xp->fresh_tail = &xp->fresh;
+	if (xp->fresh_exact && seq <= xp->cursor)
+		return; /* a scan found and sent it before this: not fresh */
 	if (xp->n_fresh >= EXCHANGE_FRESH_MAX ||
 	    m->envelope_len > EXCHANGE_FRESH_BYTES_MAX - ex->fresh_bytes ||
 	    !(f = malloc(sizeof(*f) + m->envelope_len))) {
@@ -185,7 +187,10 @@ static struct exchange_fresh *exchange_fresh_take(struct exchange *ex, struct ex
 	return NULL;
 }
 
-/* Puts one envelope (outbox entry seq) on the link; returns 1 if it went into the window. */
+static void exchange_restart(struct peer *p);
+
+/* Puts one envelope (outbox entry seq) on the link; returns 1 if it went into the window, 0
+ * if it expired (it leaves the outbox), -1 if it could not be sent (the window starts over). */
 static int exchange_send_env(struct net *n, struct peer *p, uint64_t seq, const uint8_t hash[32],
 			     const uint8_t *env, size_t len, int64_t expires_ms, bool queued)
 {
@@ -194,14 +199,14 @@ static int exchange_send_env(struct net *n, struct peer *p, uint64_t seq, const 
 
 	/* The window is made with the first message, so an idle link holds none. */
 	if (!xp->win && !(xp->win = calloc(EXCHANGE_WINDOW, sizeof(*xp->win))))
-		return 0;
+		return -1;
 	if (expires_ms && (uint64_t)expires_ms <= net_wall_ms()) {
 		exchange_expire(n, hash);
 		return 0;
 	}
 	failpoint("send.before");
 	if (link_send_envelope(p->link, env, len) != 0)
-		return 0;
+		return -1;
 	failpoint("send.after");
 	slot = &xp->win[(xp->head + xp->count) % EXCHANGE_WINDOW];
 	slot->seq = seq;
@@ -213,24 +218,26 @@ static int exchange_send_env(struct net *n, struct peer *p, uint64_t seq, const 
 	return 1;
 }
 
-/* Sends one outbox entry found by a scan, from memory if it is fresh. */
-static void exchange_send_one(struct net *n, struct peer *p, uint64_t seq, const uint8_t hash[32])
+/* Sends one outbox entry found by a scan, from memory if it is fresh; as exchange_send_env. */
+static int exchange_send_one(struct net *n, struct peer *p, uint64_t seq, const uint8_t hash[32])
 {
 	struct exchange_fresh *f = exchange_fresh_take(n->ex, p->xp, seq);
 	struct store_msg m;
+	int r;
 
 	if (f && memcmp(f->hash, hash, 32) == 0) { /* never sent yet, so still "queued" */
-		exchange_send_env(n, p, seq, hash, f->env, f->len, f->expires_ms, true);
+		r = exchange_send_env(n, p, seq, hash, f->env, f->len, f->expires_ms, true);
 		free(f);
-		return;
+		return r;
 	}
 	free(f);
 	memset(&m, 0, sizeof(m));
 	if (store_msg_get(n->store, hash, &m) != 0)
-		return;
-	exchange_send_env(n, p, seq, hash, m.envelope, m.envelope_len, m.expires_ms,
-			  m.state == STORE_MSG_QUEUED);
+		return 0; /* unreadable (logged): skipped until the window starts over, as before */
+	r = exchange_send_env(n, p, seq, hash, m.envelope, m.envelope_len, m.expires_ms,
+			      m.state == STORE_MSG_QUEUED);
 	store_msg_release(&m);
+	return r;
 }
 
 /* The pump when fresh holds everything after the cursor: no store read. */
@@ -241,9 +248,18 @@ static void exchange_pump_fresh(struct net *n, struct peer *p)
 
 	while (xp->count < EXCHANGE_WINDOW && p->link && p->link->state == LINK_UP &&
 	       (f = exchange_fresh_pop(n->ex, xp))) {
-		xp->cursor = f->seq;
-		exchange_send_env(n, p, f->seq, f->hash, f->env, f->len, f->expires_ms, true);
+		int r = 0;
+		/* One a scan sent before its queue_done() added it: sent already. */
+		if (f->seq > xp->cursor) {
+			xp->cursor = f->seq;
+			r = exchange_send_env(n, p, f->seq, f->hash, f->env, f->len, f->expires_ms,
+					      true);
+		}
 		free(f);
+		if (r < 0) { /* not sent, and the cursor is past it: start over from the store */
+			exchange_restart(p);
+			return;
+		}
 	}
 }
 
@@ -273,7 +289,12 @@ static void exchange_pump_now(struct net *n, struct peer *p)
 		xp->exhausted = sc->n == 0;
 		for (size_t i = 0; i < sc->n && p->link && p->link->state == LINK_UP; i++) {
 			xp->cursor = sc->seqs[i];
-			exchange_send_one(n, p, sc->seqs[i], sc->hashes[i]);
+			if (exchange_send_one(n, p, sc->seqs[i], sc->hashes[i]) < 0) {
+				exchange_restart(p); /* the cursor is past one not sent */
+				free(sc);
+				xp->pumping = false;
+				return;
+			}
 		}
 		/* The store has nothing after the cursor: whatever is queued from now on
 		 * reaches fresh (queue_done) before any pump, so fresh is exact. */
@@ -310,7 +331,7 @@ void exchange_pump(struct net *n, struct peer *p)
 {
 	struct exchange_peer *xp = exchange_peer_get(p);
 
-	if (!xp || xp->pump_queued)
+	if (!xp || xp->pump_queued || n->stopping)
 		return;
 	if (n->turn_end.data != n) { /* no loop handle (not started): at once */
 		exchange_pump_now(n, p);
@@ -355,8 +376,9 @@ void exchange_peer_up(struct net *n, struct peer *p)
 
 void exchange_peer_down(struct net *n, struct peer *p)
 {
-	(void)n;
 	exchange_restart(p);
+	if (p->xp) /* the store has them: the link's return rescans it */
+		exchange_fresh_clear(n->ex, p->xp);
 }
 
 void exchange_tick(struct net *n, uint64_t now)
@@ -646,10 +668,8 @@ static void receipt_done(struct commit_job *job)
 		/* Slide the window past every receipted entry at its head. */
 		for (size_t i = 0; i < xp->count && job->err == 0; i++) {
 			struct exchange_inflight *s = &xp->win[(xp->head + i) % EXCHANGE_WINDOW];
-			if (memcmp(s->hash, rj->hash, 32) == 0) {
+			if (memcmp(s->hash, rj->hash, 32) == 0)
 				s->receipted = true;
-				break; /* an entry is in the window once */
-			}
 		}
 		while (xp->count > 0 && xp->win[xp->head].receipted) {
 			xp->head = (xp->head + 1) % EXCHANGE_WINDOW;

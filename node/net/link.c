@@ -135,8 +135,10 @@ static int link_write_raw(struct link *l, const uint8_t *msg, size_t len)
 		return ERR_TOOBIG;
 	if (l->state == LINK_CLOSING)
 		return ERR_STATE; /* its handle is being closed: nothing more goes out */
-	if (l->out_len + need > LINK_OUT_MAX && (r = link_flush(l)) != 0)
+	if (l->out_len + need > LINK_OUT_MAX && (r = link_flush(l)) != 0) {
+		link_close(l, LINK_CLOSE_UNSPECIFIED, "send failed"); /* frames were lost */
 		return r;
+	}
 	if (l->out_cap - l->out_len < need) {
 		size_t cap = l->out_cap ? 2 * l->out_cap : LINK_OUT_MIN;
 		uint8_t *grown;

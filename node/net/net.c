@@ -344,6 +344,8 @@ static void net_on_turn_end(uv_idle_t *h)
 
 void net_turn_end_soon(struct net *n)
 {
+	if (n->stopping || uv_is_closing((uv_handle_t *)&n->turn_end))
+		return; /* a handle started while closing would keep the loop alive */
 	if (n->turn_end.data == n && !uv_is_active((uv_handle_t *)&n->turn_end))
 		uv_idle_start(&n->turn_end, net_on_turn_end);
 }

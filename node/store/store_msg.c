@@ -71,8 +71,10 @@ int store_read_begin(struct store *s)
 
 void store_read_end(struct store *s)
 {
-	if (!sqlite3_get_autocommit(s->db))
-		store_run(s, STMT_BATCH_COMMIT, "COMMIT", "read_end");
+	/* A read transaction left open would pin an old snapshot for every later read. */
+	if (!sqlite3_get_autocommit(s->db) &&
+	    store_run(s, STMT_BATCH_COMMIT, "COMMIT", "read_end") != 0)
+		store_batch_rollback(s);
 }
 
 /* A NULL pointer binds SQL NULL; an empty blob must still be a blob for NOT NULL. */

@@ -128,6 +128,28 @@ def test_hang_up_with_proposals_in_flight(w):
     check(acme.alive(), "the node is still running")
 
 
+def test_stop_while_sending(w):
+    """SIGTERM while proposals are being queued, sent and receipted: the node stops cleanly
+    within the harness's 5 s (jobs failed at stop must not restart the loop's handles), and
+    after a restart everything it queued is delivered."""
+    acme = w.node("Acme", limits=FAST).start()
+    globex = w.node("Globex", limits=FAST).start()
+    harness.partner_up(acme, globex)
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(acme.dir + "/coexd.sock")
+    s.sendall(b"".join(propose_frame(globex.id, "busy %03d" % i) for i in range(10 * N)))
+    wait_for(lambda: len(inbox_titles(globex)) >= 1, "the first proposals delivered", timeout=60)
+    check(acme.stop() == 0, "stopped cleanly while busy")
+    s.close()
+    acme.start()
+    wait_for(lambda: all(st in ("delivered", "answered")
+                         for st in (m["state"] for m in acme.cli("outbox", json_out=True))),
+             "every queued proposal delivered after the restart", timeout=60)
+    queued = len(acme.cli("outbox", json_out=True))
+    check(queued >= 1 and len(inbox_titles(globex)) == queued,
+          "%d queued, %d received" % (queued, len(inbox_titles(globex))))
+
+
 if __name__ == "__main__":
     harness.main([test_pipelined_in_order, test_large_proposals_wait_for_room,
-                  test_hang_up_with_proposals_in_flight])
+                  test_hang_up_with_proposals_in_flight, test_stop_while_sending])
