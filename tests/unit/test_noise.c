@@ -712,6 +712,15 @@ static void pair_same(const struct pair *a, const struct pair *b)
 	assert_memory_equal(a->si.handshake_hash, b->si.handshake_hash, NOISE_HASH_LEN);
 }
 
+/* Random static keys for both sides and random ephemeral secrets ei, er. */
+static void pair_keys_random(struct pair *k, uint8_t ei[NOISE_DH_LEN], uint8_t er[NOISE_DH_LEN])
+{
+	keypair_random(&k->is);
+	keypair_random(&k->rs);
+	randombytes_buf(ei, NOISE_DH_LEN);
+	randombytes_buf(er, NOISE_DH_LEN);
+}
+
 /* Precomputed ss on either side, both or neither: the same messages and session keys. */
 static void test_ss_precomputed_same_session(void **state)
 {
@@ -720,10 +729,7 @@ static void test_ss_precomputed_same_session(void **state)
 	uint8_t ei[NOISE_DH_LEN], er[NOISE_DH_LEN];
 	(void)state;
 
-	keypair_random(&k.is);
-	keypair_random(&k.rs);
-	randombytes_buf(ei, sizeof(ei));
-	randombytes_buf(er, sizeof(er));
+	pair_keys_random(&k, ei, er);
 	ss_src_make(&ini_src, k.is.priv, k.rs.pub);
 	ss_src_make(&resp_src, k.rs.priv, k.is.pub);
 	pair_fixed(&computed, &k, ei, er, NULL, NULL);
@@ -747,10 +753,7 @@ static void test_ss_lookup_unknown_computes(void **state)
 	uint8_t ei[NOISE_DH_LEN], er[NOISE_DH_LEN];
 	(void)state;
 
-	keypair_random(&k.is);
-	keypair_random(&k.rs);
-	randombytes_buf(ei, sizeof(ei));
-	randombytes_buf(er, sizeof(er));
+	pair_keys_random(&k, ei, er);
 	ss_src_make(&src, k.rs.priv, k.rs.pub); /* knows another key only */
 	pair_fixed(&computed, &k, ei, er, NULL, NULL);
 	pair_fixed(&p, &k, ei, er, NULL, &src);
