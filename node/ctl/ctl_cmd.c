@@ -65,7 +65,7 @@ struct ctl_alarms {
 	size_t n;
 };
 
-static void ctl_head_pb(struct store_head *h, Coex__SignedTreeHead *out)
+static void ctl_head_pb(struct tree_head *h, Coex__SignedTreeHead *out)
 {
 	coex__signed_tree_head__init(out);
 	out->size = h->size;

@@ -302,14 +302,6 @@ static int ctl_export_item(void *arg, struct store_log_walk *w, const struct sto
 	return ctl_export_open(x, w, it);
 }
 
-static void ctl_export_head(const struct store_head *in, struct tree_head *out)
-{
-	out->size = in->size;
-	memcpy(out->root, in->root, 32);
-	out->time_ms = in->time_ms;
-	memcpy(out->signature, in->signature, 64);
-}
-
 struct ctl_export_alarms {
 	struct export_buf buf;
 	uint64_t count;
@@ -324,8 +316,8 @@ static int ctl_export_alarm(void *arg, const struct store_alarm *sa)
 	memcpy(a.peer, sa->peer, 32);
 	a.detected_ms = sa->detected_ms > 0 ? (uint64_t)sa->detected_ms : 0;
 	snprintf(a.reason, sizeof(a.reason), "%s", sa->reason);
-	ctl_export_head(&sa->seen, &a.seen);
-	ctl_export_head(&sa->offered, &a.offered);
+	a.seen = sa->seen;
+	a.offered = sa->offered;
 	xa->count++;
 	return export_put_alarm(&xa->buf, &a);
 }
@@ -335,7 +327,7 @@ static int ctl_export_alarm(void *arg, const struct store_alarm *sa)
 static int ctl_export_start(struct ctl_client *c, struct ctl_export *x)
 {
 	struct export_header h;
-	struct store_head last;
+	struct tree_head last;
 	struct ctl_export_alarms xa;
 	uint64_t seq = 0, heads = 0;
 	int r;

@@ -47,7 +47,6 @@ static uint64_t commit_wall_ms(void)
 /* Signs a head for the batch if the log grew. */
 static int commit_sign_head(struct commit *c, uint64_t size_before, struct tree_head **out)
 {
-	struct store_head sh;
 	uint64_t size;
 	int r;
 
@@ -64,11 +63,7 @@ static int commit_sign_head(struct commit *c, uint64_t size_before, struct tree_
 	if ((r = store_log_root(c->w, size, c->batch_head.root)) != 0 ||
 	    (r = tree_head_sign(c->self, &c->batch_head)) != 0)
 		return r;
-	sh.size = size;
-	memcpy(sh.root, c->batch_head.root, 32);
-	sh.time_ms = c->batch_head.time_ms;
-	memcpy(sh.signature, c->batch_head.signature, 64);
-	if ((r = store_head_add(c->w, &sh)) != 0)
+	if ((r = store_head_add(c->w, &c->batch_head)) != 0)
 		return r;
 	c->last_head_ms = c->batch_head.time_ms;
 	*out = &c->batch_head;
@@ -315,7 +310,6 @@ int commit_new(uv_loop_t *loop, const char *db_path, const struct identity *self
 	       struct commit **out)
 {
 	struct commit *c = calloc(1, sizeof(*c));
-	struct store_head sh;
 	int r;
 
 	if (!c)
@@ -328,13 +322,8 @@ int commit_new(uv_loop_t *loop, const char *db_path, const struct identity *self
 		free(c);
 		return r;
 	}
-	if (store_head_latest(c->w, &sh) == 0) {
-		c->head.size = sh.size;
-		memcpy(c->head.root, sh.root, 32);
-		c->head.time_ms = sh.time_ms;
-		memcpy(c->head.signature, sh.signature, 64);
-		c->last_head_ms = sh.time_ms;
-	}
+	if (store_head_latest(c->w, &c->head) == 0)
+		c->last_head_ms = c->head.time_ms;
 	uv_check_init(loop, &c->check);
 	c->check.data = c;
 	uv_timer_init(loop, &c->lazy_timer);

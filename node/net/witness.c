@@ -13,26 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void witness_to_store(const struct tree_head *h, struct store_head *out)
-{
-	out->size = h->size;
-	memcpy(out->root, h->root, 32);
-	out->time_ms = h->time_ms;
-	memcpy(out->signature, h->signature, 64);
-}
-
-static void witness_from_store(const struct store_head *h, struct tree_head *out)
-{
-	out->size = h->size;
-	memcpy(out->root, h->root, 32);
-	out->time_ms = h->time_ms;
-	memcpy(out->signature, h->signature, 64);
-}
-
 struct head_job {
 	struct commit_job job;
 	uint8_t peer[32];
-	struct store_head head;
+	struct tree_head head;
 };
 
 static int head_run(struct store *w, struct commit_job *job)
@@ -58,7 +42,7 @@ static void witness_keep(struct net *n, struct peer *p, const struct tree_head *
 	if (!n->commit || !(j = calloc(1, sizeof(*j))))
 		return;
 	memcpy(j->peer, p->pk, 32);
-	witness_to_store(h, &j->head);
+	j->head = *h;
 	j->job.run = head_run;
 	j->job.done = head_done;
 	j->job.lazy = true; /* kept in memory at once; nothing waits for it on disk */
@@ -75,8 +59,8 @@ static void witness_alarm(struct net *n, struct peer *p, const struct tree_head 
 	memcpy(a.peer, p->pk, 32);
 	a.detected_ms = (int64_t)net_wall_ms();
 	snprintf(a.reason, sizeof(a.reason), "%s", reason);
-	witness_to_store(&p->w_latest, &a.seen);
-	witness_to_store(offered, &a.offered);
+	a.seen = p->w_latest;
+	a.offered = *offered;
 	store_alarm_add(n->store, &a); /* rare: written at once, on the loop thread */
 	p->w_alarmed = true;
 	n->metrics.alarms++;
@@ -88,15 +72,11 @@ static void witness_alarm(struct net *n, struct peer *p, const struct tree_head 
 
 static void witness_load(struct net *n, struct peer *p)
 {
-	struct store_head sh;
-
 	if (p->w_loaded)
 		return;
 	p->w_loaded = true;
-	if (store_peer_head_get(n->store, p->pk, &sh) == 0) {
-		witness_from_store(&sh, &p->w_latest);
+	if (store_peer_head_get(n->store, p->pk, &p->w_latest) == 0)
 		p->w_have = true;
-	}
 }
 
 static void witness_ask(struct net *n, struct peer *p, const struct tree_head *h)

@@ -17,7 +17,7 @@ struct log_check_page {
 	bool stopped;                   /* the page ended at a head, more to do */
 };
 
-static void log_check_head_from(const struct store_head *sh, struct tree_head *th)
+static void log_check_head_from(const struct tree_head *sh, struct tree_head *th)
 {
 	th->size = sh->size;
 	memcpy(th->root, sh->root, 32);
@@ -84,7 +84,7 @@ static int log_check_item(void *arg, struct store_log_walk *w, const struct stor
 static int log_check_state_ok(struct store *s, const struct log_check_state *st,
 			      struct tree_head *last)
 {
-	struct store_head h;
+	struct tree_head h;
 	uint8_t root[32];
 
 	if (st->head_seq == 0)

@@ -260,9 +260,9 @@ int store_log_prove_consistency(struct store *s, uint64_t size1, uint64_t size2,
 
 /* A head may only be stored for the log as it is: its root recomputed from our own nodes,
  * and never behind the previous head. */
-static int store_head_check(struct store *s, const struct store_head *h)
+static int store_head_check(struct store *s, const struct tree_head *h)
 {
-	struct store_head last;
+	struct tree_head last;
 	uint8_t root[MERKLE_HASH_LEN];
 	int r;
 
@@ -280,7 +280,7 @@ static int store_head_check(struct store *s, const struct store_head *h)
 	return r;
 }
 
-static int store_head_insert(struct store *s, const struct store_head *h)
+static int store_head_insert(struct store *s, const struct tree_head *h)
 {
 	sqlite3_stmt *st = NULL;
 	int rc, r;
@@ -302,7 +302,7 @@ static int store_head_insert(struct store *s, const struct store_head *h)
 	return r;
 }
 
-int store_head_add(struct store *s, const struct store_head *h)
+int store_head_add(struct store *s, const struct tree_head *h)
 {
 	int r;
 
@@ -316,9 +316,9 @@ int store_head_add(struct store *s, const struct store_head *h)
 	return 0;
 }
 
-int store_head_latest(struct store *s, struct store_head *out)
+int store_head_latest(struct store *s, struct tree_head *out)
 {
-	struct store_head h;
+	struct tree_head h;
 	sqlite3_stmt *st = NULL;
 	int rc, r;
 
@@ -494,9 +494,9 @@ int store_log_walk_envelope(struct store_log_walk *w, const uint8_t hash[32], ui
 }
 
 static int store_head_row(struct store *s, sqlite3_stmt *st, const char *op, uint64_t *seq,
-			  struct store_head *out)
+			  struct tree_head *out)
 {
-	struct store_head h;
+	struct tree_head h;
 	int rc, r;
 
 	memset(&h, 0, sizeof(h));
@@ -513,7 +513,7 @@ static int store_head_row(struct store *s, sqlite3_stmt *st, const char *op, uin
 	return 0;
 }
 
-int store_head_last(struct store *s, uint64_t *seq, struct store_head *out)
+int store_head_last(struct store *s, uint64_t *seq, struct tree_head *out)
 {
 	sqlite3_stmt *st = NULL;
 	int r;
@@ -525,7 +525,7 @@ int store_head_last(struct store *s, uint64_t *seq, struct store_head *out)
 	return r;
 }
 
-int store_head_get(struct store *s, uint64_t seq, struct store_head *out)
+int store_head_get(struct store *s, uint64_t seq, struct tree_head *out)
 {
 	sqlite3_stmt *st = NULL;
 	int rc, r;

@@ -6,6 +6,8 @@
 #ifndef COEX_STORE_STORE_MSG_H
 #define COEX_STORE_STORE_MSG_H
 
+#include "wire/tree_head.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -138,13 +140,8 @@ int store_outbox_scan(struct store *s, const uint8_t peer[32], uint64_t after_se
 		      int (*fn)(void *arg, uint64_t seq, const uint8_t hash[32]), void *arg);
 int store_outbox_count(struct store *s, const uint8_t peer[32], uint64_t *out);
 
-/* The exchange log: an append-only sequence of entries in an RFC 9162 tree. */
-struct store_head {
-	uint64_t size;
-	uint8_t root[32];
-	uint64_t time_ms;
-	uint8_t signature[64];
-};
+/* The exchange log: an append-only sequence of entries in an RFC 9162 tree; its signed
+ * heads are stored as the wire's struct tree_head. */
 
 /* Appends entry (its leaf hash = SHA-256(0x00 || entry); NULL allowed if len is 0) and
  * stores every tree node it completes, atomically (a savepoint, inside the caller's batch
@@ -165,9 +162,9 @@ int store_log_prove_consistency(struct store *s, uint64_t size1, uint64_t size2,
 				uint8_t (*proof)[32], size_t *n);
 /* Own signed tree heads: one per commit batch. ERR_INVAL unless h->size <= the log's size,
  * h->root is the root of that size, and h->size >= the latest head's size. */
-int store_head_add(struct store *s, const struct store_head *h);
+int store_head_add(struct store *s, const struct tree_head *h);
 /* The latest own head. ERR_NOTFOUND when none yet. */
-int store_head_latest(struct store *s, struct store_head *out);
+int store_head_latest(struct store *s, struct tree_head *out);
 
 /* Witnessing: each partner's latest verified head, and alarms with the two heads that no
  * consistency proof joins (evidence). */
@@ -175,12 +172,12 @@ struct store_alarm {
 	uint8_t peer[32];
 	int64_t detected_ms;
 	char reason[128];
-	struct store_head seen, offered;
+	struct tree_head seen, offered;
 };
 
 /* ERR_NOTFOUND when none is held yet. */
-int store_peer_head_get(struct store *s, const uint8_t peer[32], struct store_head *out);
-int store_peer_head_put(struct store *s, const uint8_t peer[32], const struct store_head *h);
+int store_peer_head_get(struct store *s, const uint8_t peer[32], struct tree_head *out);
+int store_peer_head_put(struct store *s, const uint8_t peer[32], const struct tree_head *h);
 int store_alarm_add(struct store *s, const struct store_alarm *a);
 /* Calls fn for each alarm, oldest first; fn returns 0 to go on. */
 int store_alarm_list(struct store *s, int (*fn)(void *arg, const struct store_alarm *a), void *arg);
@@ -196,7 +193,7 @@ struct store_log_item {
 	size_t len;
 	const uint8_t *leaf;       /* entry: the leaf hash stored in the tree; NULL if none */
 	uint64_t seq;              /* head: its position among the own heads (1, 2, ...) */
-	struct store_head head;    /* head */
+	struct tree_head head;    /* head */
 };
 
 struct store_log_walk;
@@ -217,9 +214,9 @@ int store_log_walk_envelope(struct store_log_walk *w, const uint8_t hash[32], ui
 			    size_t *len);
 
 /* The latest own head and its seq. ERR_NOTFOUND when none yet. */
-int store_head_last(struct store *s, uint64_t *seq, struct store_head *out);
+int store_head_last(struct store *s, uint64_t *seq, struct tree_head *out);
 /* The own head at seq. ERR_NOTFOUND. */
-int store_head_get(struct store *s, uint64_t seq, struct store_head *out);
+int store_head_get(struct store *s, uint64_t seq, struct tree_head *out);
 /* How many own heads have seq <= max_seq. */
 int store_head_count(struct store *s, uint64_t max_seq, uint64_t *out);
 

@@ -8,7 +8,7 @@
 
 enum { HEAD_BLOB = 8 + 32 + 8 + 64 };
 
-static void head_pack(const struct store_head *h, uint8_t out[HEAD_BLOB])
+static void head_pack(const struct tree_head *h, uint8_t out[HEAD_BLOB])
 {
 	for (int i = 0; i < 8; i++) {
 		out[i] = (uint8_t)(h->size >> (56 - 8 * i));
@@ -18,7 +18,7 @@ static void head_pack(const struct store_head *h, uint8_t out[HEAD_BLOB])
 	memcpy(out + 48, h->signature, 64);
 }
 
-static int head_unpack(const uint8_t *in, int len, struct store_head *h)
+static int head_unpack(const uint8_t *in, int len, struct tree_head *h)
 {
 	if (!in || len != HEAD_BLOB)
 		return ERR_STORE;
@@ -32,10 +32,10 @@ static int head_unpack(const uint8_t *in, int len, struct store_head *h)
 	return 0;
 }
 
-int store_peer_head_get(struct store *s, const uint8_t peer[32], struct store_head *out)
+int store_peer_head_get(struct store *s, const uint8_t peer[32], struct tree_head *out)
 {
 	sqlite3_stmt *st = NULL;
-	struct store_head h;
+	struct tree_head h;
 	int rc, r;
 
 	if ((r = store_stmt(s, STMT_PEER_HEAD_GET,
@@ -58,7 +58,7 @@ int store_peer_head_get(struct store *s, const uint8_t peer[32], struct store_he
 	return r;
 }
 
-int store_peer_head_put(struct store *s, const uint8_t peer[32], const struct store_head *h)
+int store_peer_head_put(struct store *s, const uint8_t peer[32], const struct tree_head *h)
 {
 	sqlite3_stmt *st = NULL;
 	int rc, r;

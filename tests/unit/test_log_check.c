@@ -72,7 +72,7 @@ static void append(struct fixture *f)
 static void sign_head(struct fixture *f)
 {
 	struct tree_head th;
-	struct store_head h;
+	struct tree_head h;
 
 	memset(&th, 0, sizeof(th));
 	assert_int_equal(store_log_size(f->s, &th.size), 0);

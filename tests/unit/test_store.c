@@ -580,7 +580,7 @@ static void test_upgrade_from_v2(void **state)
 	struct store_partner got;
 	struct store_invite igot;
 	struct store_msg m, mgot;
-	struct store_head h;
+	struct tree_head h;
 	struct store_log_mark mark;
 	uint8_t zero[IDENTITY_PK_LEN] = {0}, env[3] = {1, 2, 3};
 	uint64_t index = 99;

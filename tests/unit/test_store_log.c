@@ -192,7 +192,7 @@ static void test_empty(void **state)
 {
 	struct fixture *f = *state;
 	uint8_t root[32], want[32], proof[STORE_LOG_PROOF_MAX][32], *e = NULL;
-	struct store_head h;
+	struct tree_head h;
 	uint64_t size = 99;
 	size_t n = 99, len = 99;
 
@@ -406,9 +406,9 @@ static void test_cache_rollback(void **state)
 	store_close(other);
 }
 
-static struct store_head head(struct fixture *f, uint64_t size, uint64_t time_ms)
+static struct tree_head head(struct fixture *f, uint64_t size, uint64_t time_ms)
 {
-	struct store_head h;
+	struct tree_head h;
 
 	memset(&h, 0, sizeof(h));
 	h.size = size;
@@ -421,7 +421,7 @@ static struct store_head head(struct fixture *f, uint64_t size, uint64_t time_ms
 static void test_heads(void **state)
 {
 	struct fixture *f = *state;
-	struct store_head h, got;
+	struct tree_head h, got;
 
 	h = head(f, 0, 10); /* the empty log's head */
 	assert_int_equal(store_head_add(f->s, &h), 0);
