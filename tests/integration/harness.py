@@ -30,6 +30,16 @@ def check(cond, what):
         raise Failure(what)
 
 
+def proc_stats(pid):
+    """(VmRSS in KiB, open descriptors) of a process."""
+    rss = 0
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                rss = int(line.split()[1])
+    return rss, len(os.listdir("/proc/%d/fd" % pid))
+
+
 def wait_for(pred, what, timeout=20.0, interval=0.05):
     """Polls pred() until it returns a truthy value; fails naming what after timeout s."""
     deadline = time.monotonic() + timeout

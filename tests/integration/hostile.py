@@ -530,16 +530,6 @@ def proc_cpu_seconds(pid):
     return (int(rest[11]) + int(rest[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def proc_stats(pid):
-    """(VmRSS in KiB, open descriptors) of a process."""
-    rss = 0
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                rss = int(line.split()[1])
-    return rss, len(os.listdir("/proc/%d/fd" % pid))
-
-
 # ---------------------------------------------------------------- soft checks
 
 class Steps:
@@ -574,4 +564,4 @@ class Steps:
 
 
 __all__ = ["PeerLink", "DbView", "Steps", "metrics", "reason_delta", "make_message",
-           "check_receipt", "proc_stats"]
+           "check_receipt"]

@@ -41,7 +41,7 @@ import time
 import ctl_client
 import harness
 import oracle
-from harness import check, wait_for
+from harness import check, proc_stats, wait_for
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PREFIX = "cxnf"
@@ -75,16 +75,6 @@ def sanitized():
             return b"__asan_init" in f.read()
     except OSError:
         return False
-
-
-def proc_stats(pid):
-    """(VmRSS in KiB, open descriptors) of a process."""
-    rss = 0
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                rss = int(line.split()[1])
-    return rss, len(os.listdir("/proc/%d/fd" % pid))
 
 
 def proc_state(pid):

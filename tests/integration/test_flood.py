@@ -215,7 +215,7 @@ def unknown_initiations(victim_pk, n, path):
 def sampler(pid, samples, stop):
     while not stop.is_set():
         try:
-            samples.append((time.time(),) + hx.proc_stats(pid))
+            samples.append((time.time(),) + harness.proc_stats(pid))
         except OSError:
             return
         stop.wait(0.25)
@@ -247,7 +247,7 @@ def test_flood_keeps_partner_flowing(w):
         traffic = PartnerTraffic(b, v.id).start()
         wait_for(lambda: len(traffic.delivered) >= 10, "the partner's first proposals to flow", 20)
         m0, r0 = hx.metrics(v)
-        rss0, fds0 = hx.proc_stats(vpid)
+        rss0, fds0 = harness.proc_stats(vpid)
         log0 = len(v.log_text().splitlines())
         samples = []
         t_samp = threading.Thread(target=sampler, args=(vpid, samples, stop_sampling), daemon=True)
@@ -290,11 +290,11 @@ def test_flood_keeps_partner_flowing(w):
                  "every proposal of the partner to be delivered", 30)
         traffic.stop_polling()
         # Half-open connections end by the handshake timeout; descriptors come back down.
-        wait_for(lambda: hx.proc_stats(vpid)[1] <= fds0 + 4,
+        wait_for(lambda: harness.proc_stats(vpid)[1] <= fds0 + 4,
                  "the victim's descriptors to come back to %d + 4" % fds0, HANDSHAKE_TIMEOUT_S + 20)
         stop_sampling.set()
         t_samp.join(timeout=5)
-        rss1, fds1 = hx.proc_stats(vpid)
+        rss1, fds1 = harness.proc_stats(vpid)
         m1, r1 = hx.metrics(v)
         log1 = len(v.log_text().splitlines())
 
