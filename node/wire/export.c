@@ -413,6 +413,17 @@ static int fast_head(const uint8_t *in, size_t end, size_t at, struct tree_head 
 	return at == end ? 0 : ERR_PROTO;
 }
 
+/* A record's last field: bytes 2, optional but not empty when present; nothing may follow. */
+static int fast_tail_data(const uint8_t *in, size_t end, size_t at, struct export_record *out)
+{
+	out->data = NULL;
+	out->len = 0;
+	if (at < end && (fast_bytes(in, end, &at, 0x12, &out->data, &out->len) != 0 ||
+			 out->len == 0))
+		return ERR_PROTO;
+	return at == end ? 0 : ERR_PROTO;
+}
+
 /* Returns 0 with *out filled (pb NULL, data into in), or ERR_PROTO: take the general way. */
 static int export_decode_fast(const uint8_t *in, size_t len, struct export_record *out)
 {
@@ -428,12 +439,7 @@ static int export_decode_fast(const uint8_t *in, size_t len, struct export_recor
 		out->kind = EXPORT_ENTRY;
 		if (fast_opt_varint(in, end, &at, 0x08, &out->index) != 0)
 			return ERR_PROTO;
-		out->data = NULL;
-		out->len = 0;
-		if (at < end && (fast_bytes(in, end, &at, 0x12, &out->data, &out->len) != 0 ||
-				 out->len == 0))
-			return ERR_PROTO;
-		return at == end ? 0 : ERR_PROTO;
+		return fast_tail_data(in, end, at, out);
 	case 0x1a: /* head */
 		out->kind = EXPORT_HEAD;
 		return fast_head(in, end, at, &out->head);
@@ -442,12 +448,7 @@ static int export_decode_fast(const uint8_t *in, size_t len, struct export_recor
 		if (fast_bytes(in, end, &at, 0x0a, &p, &n) != 0 || n != 32)
 			return ERR_PROTO;
 		memcpy(out->hash, p, 32);
-		out->data = NULL;
-		out->len = 0;
-		if (at < end && (fast_bytes(in, end, &at, 0x12, &out->data, &out->len) != 0 ||
-				 out->len == 0))
-			return ERR_PROTO;
-		return at == end ? 0 : ERR_PROTO;
+		return fast_tail_data(in, end, at, out);
 	default:
 		return ERR_PROTO;
 	}
