@@ -42,7 +42,7 @@ struct exchange_peer {
 	struct exchange_inflight *win;  /* ring of EXCHANGE_WINDOW */
 	size_t head, count;
 	uint64_t cursor;                /* highest outbox seq sent on the current link */
-	bool pumping, exhausted;
+	bool pumping;
 	/* fresh holds every outbox entry after cursor: the pump sends from memory and reads no
 	 * store. Set by a scan that found the store's end; cleared by a restart, by an entry
 	 * that could not be kept, and by an entry queued elsewhere (a relay). */

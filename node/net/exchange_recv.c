@@ -148,7 +148,6 @@ static void receive_done(struct commit_job *job)
 		n->msg_hook(n->msg_hook_arg, &rj->m);
 	if (job->err == 0 && rj->m.dir == STORE_MSG_RELAY && (p = net_peer_by_pk(n, rj->m.peer))) {
 		if (p->xp) {
-			p->xp->exhausted = false;
 			p->xp->fresh_exact = false; /* its outbox entry is in the store only */
 			p->xp->outbox_bound++;
 		}

@@ -271,7 +271,7 @@ static void exchange_pump_now(struct net *n, struct peer *p)
 
 	if (!xp || !p->link || p->link->state != LINK_UP || xp->pumping)
 		return;
-	if (xp->count >= EXCHANGE_WINDOW || xp->exhausted)
+	if (xp->count >= EXCHANGE_WINDOW)
 		return;
 	xp->pumping = true;
 	if (xp->fresh_exact) {
@@ -286,7 +286,6 @@ static void exchange_pump_now(struct net *n, struct peer *p)
 	sc->n = 0;
 	want = EXCHANGE_WINDOW - xp->count;
 	if (store_outbox_scan(n->store, p->pk, xp->cursor, want, exchange_scan_one, sc) == 0) {
-		xp->exhausted = sc->n == 0;
 		for (size_t i = 0; i < sc->n && p->link && p->link->state == LINK_UP; i++) {
 			xp->cursor = sc->seqs[i];
 			if (exchange_send_one(n, p, sc->seqs[i], sc->hashes[i]) < 0) {
@@ -364,7 +363,6 @@ static void exchange_restart(struct peer *p)
 		return;
 	p->xp->head = p->xp->count = 0;
 	p->xp->cursor = 0;
-	p->xp->exhausted = false;
 	p->xp->fresh_exact = false;
 }
 
@@ -482,13 +480,11 @@ static void queue_done(struct commit_job *job)
 		q->wait->done(q->wait->arg, job->err, q->m.hash);
 	else if (q->wait->done_msg)
 		q->wait->done_msg(q->wait->arg, job->err, &q->m);
-	if (job->err == 0 && (p = net_peer_by_pk(n, q->peer)) && p->xp) {
-		p->xp->exhausted = false;
-		if (p->link && p->link->state == LINK_UP)
+	if (job->err == 0 && (p = net_peer_by_pk(n, q->peer))) {
+		if (p->xp && p->link && p->link->state == LINK_UP)
 			exchange_fresh_add(n->ex, p->xp, q->seq, &q->m);
-	}
-	if (job->err == 0 && (p = net_peer_by_pk(n, q->peer)))
 		exchange_pump(n, p);
+	}
 	queue_job_free(q);
 }
 
