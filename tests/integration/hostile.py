@@ -501,15 +501,24 @@ class DbView:
 
     def snapshot(self):
         """Counts that an attack must not change: messages by (dir, author), log size,
-        outbox size, partners."""
-        by = {(d, bytes(a)): n for d, a, n in
-              self.query("SELECT dir, author, count(*) FROM messages GROUP BY dir, author")}
-        return {
-            "messages": by,
-            "log": self.query("SELECT count(*) FROM log_entries")[0][0],
-            "outbox": self.query("SELECT count(*) FROM outbox")[0][0],
-            "partners": sorted(bytes(r[0]) for r in self.query("SELECT id FROM partners")),
-        }
+        outbox size, partners; read in one transaction, so a message the daemon commits
+        meanwhile is counted in all of them or in none."""
+        con = sqlite3.connect("file:%s?mode=ro" % self.path, uri=True, timeout=10,
+                              isolation_level=None)
+        try:
+            con.execute("BEGIN")
+            by = {(d, bytes(a)): n for d, a, n in
+                  con.execute("SELECT dir, author, count(*) FROM messages GROUP BY dir, author")}
+            snap = {
+                "messages": by,
+                "log": con.execute("SELECT count(*) FROM log_entries").fetchone()[0],
+                "outbox": con.execute("SELECT count(*) FROM outbox").fetchone()[0],
+                "partners": sorted(bytes(r[0]) for r in con.execute("SELECT id FROM partners")),
+            }
+            con.execute("COMMIT")
+            return snap
+        finally:
+            con.close()
 
     def log_entries(self):
         """Every log entry, decoded (type, peer, ...), in index order."""
