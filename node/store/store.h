@@ -16,7 +16,7 @@
 #include <stdint.h>
 
 enum {
-	STORE_SCHEMA_VERSION = 8,       /* PRAGMA user_version after all migrations */
+	STORE_SCHEMA_VERSION = 9,       /* PRAGMA user_version after all migrations */
 	STORE_NAME_MAX = 64,            /* bytes in a partner's local name, without NUL */
 	STORE_ADDRESS_MAX = 255,        /* bytes in "host:port", without NUL */
 	STORE_ID_PREFIX_MIN = 4,        /* shortest id prefix store_partner_find accepts */

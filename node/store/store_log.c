@@ -473,7 +473,8 @@ int store_log_walk_envelope(struct store_log_walk *w, const uint8_t hash[32], ui
 	int rc, r, n;
 
 	if (!w->envelope &&
-	    (r = store_log_prepare(w->s, "SELECT envelope FROM messages WHERE hash = ?1",
+	    (r = store_log_prepare(w->s, "SELECT d.envelope FROM messages m"
+				   " JOIN message_data d ON d.msg = m.rowid WHERE m.hash = ?1",
 				   &w->envelope)) != 0)
 		return r;
 	sqlite3_reset(w->envelope);

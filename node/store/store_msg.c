@@ -8,12 +8,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Column order matters: the blobs come last (in the table too), so a listing that stops
- * before them reads no overflow pages. */
-#define MSG_COLS                                                                           \
+/* The row of a message in messages (alias m), and its blobs, which live in message_data and
+ * receipts under the message's rowid (migration 9): a read with blobs joins them. */
+#define MSG_INSERT_COLS                                                                    \
 	"hash, id, author, recipient, peer, dir, kind, state, created_ms, expires_ms,"    \
 	" stored_ms, thread, reply_to, title, log_index"
-#define MSG_BLOB_COLS ", envelope, signed_msg, receipt"
+#define MSG_COLS                                                                           \
+	"m.hash, m.id, m.author, m.recipient, m.peer, m.dir, m.kind, m.state, m.created_ms," \
+	" m.expires_ms, m.stored_ms, m.thread, m.reply_to, m.title, m.log_index"
+#define MSG_BLOB_COLS ", d.envelope, d.signed_msg, r.receipt"
+#define MSG_FROM " FROM messages m"
+#define MSG_FROM_BLOBS                                                                     \
+	" FROM messages m LEFT JOIN message_data d ON d.msg = m.rowid"                     \
+	" LEFT JOIN receipts r ON r.msg = m.rowid"
 
 enum { MSG_COL_ENVELOPE = 15, MSG_COL_SIGNED, MSG_COL_RECEIPT };
 
@@ -123,26 +130,58 @@ static int store_msg_bind(sqlite3_stmt *st, const struct store_msg *m)
 	    (rc = sqlite3_bind_int64(st, 11, m->stored_ms)) ||
 	    (rc = store_bind_opt(st, 12, m->has_thread, m->thread, sizeof(m->thread))) ||
 	    (rc = store_bind_opt(st, 13, m->has_reply_to, m->reply_to, sizeof(m->reply_to))) ||
-	    (rc = sqlite3_bind_text(st, 14, m->title, -1, SQLITE_STATIC)) ||
-	    (rc = sqlite3_bind_int64(st, 15, (int64_t)m->log_index)) ||
-	    (rc = store_bind_bytes(st, 16, m->envelope, m->envelope_len)) ||
-	    (rc = store_bind_bytes(st, 17, m->signed_msg, m->signed_len)))
+	    (rc = sqlite3_bind_text(st, 14, m->title, -1, SQLITE_STATIC)))
 		return rc;
-	if (m->receipt_len == 0)
-		return sqlite3_bind_null(st, 18);
-	return store_bind_bytes(st, 18, m->receipt, m->receipt_len);
+	return sqlite3_bind_int64(st, 15, (int64_t)m->log_index);
 }
 
-int store_msg_insert(struct store *s, const struct store_msg *m)
+/* The message's envelope and signed message under its rowid. */
+static int store_msg_data_insert(struct store *s, int64_t row, const struct store_msg *m)
 {
 	sqlite3_stmt *st = NULL;
 	int rc, r;
 
-	if ((r = store_msg_check(m)) != 0)
+	if ((r = store_stmt(s, STMT_MSG_DATA_INSERT,
+			    "INSERT INTO message_data (msg, envelope, signed_msg) VALUES (?1, ?2, ?3)",
+			    &st)) != 0)
 		return r;
+	if ((rc = sqlite3_bind_int64(st, 1, row)) != SQLITE_OK ||
+	    (rc = store_bind_bytes(st, 2, m->envelope, m->envelope_len)) != SQLITE_OK ||
+	    (rc = store_bind_bytes(st, 3, m->signed_msg, m->signed_len)) != SQLITE_OK)
+		r = store_error(s, rc, "msg_data_insert");
+	else
+		r = store_step_done(s, st, "msg_data_insert");
+	store_stmt_done(st);
+	return r;
+}
+
+/* Stores (or replaces) the receipt of the message with rowid row. */
+static int store_receipt_put(struct store *s, int64_t row, const uint8_t *receipt, size_t len)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, r;
+
+	if ((r = store_stmt(s, STMT_RECEIPT_PUT,
+			    "INSERT OR REPLACE INTO receipts (msg, receipt) VALUES (?1, ?2)", &st)) != 0)
+		return r;
+	if ((rc = sqlite3_bind_int64(st, 1, row)) != SQLITE_OK ||
+	    (rc = store_bind_bytes(st, 2, receipt, len)) != SQLITE_OK)
+		r = store_error(s, rc, "receipt_put");
+	else
+		r = store_step_done(s, st, "receipt_put");
+	store_stmt_done(st);
+	return r;
+}
+
+static int store_msg_insert_tx(struct store *s, const struct store_msg *m)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t row = 0;
+	int rc, r;
+
 	if ((r = store_stmt(s, STMT_MSG_INSERT,
-			    "INSERT INTO messages (" MSG_COLS MSG_BLOB_COLS ") VALUES (?1, ?2, ?3,"
-			    " ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+			    "INSERT INTO messages (" MSG_INSERT_COLS ") VALUES (?1, ?2, ?3,"
+			    " ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
 			    &st)) != 0)
 		return r;
 	if ((rc = store_msg_bind(st, m)) != SQLITE_OK)
@@ -150,7 +189,27 @@ int store_msg_insert(struct store *s, const struct store_msg *m)
 	else
 		r = store_step_done(s, st, "msg_insert");
 	store_stmt_done(st);
-	return r;
+	if (r != 0)
+		return r;
+	row = sqlite3_last_insert_rowid(s->db);
+	if ((r = store_msg_data_insert(s, row, m)) != 0)
+		return r;
+	return m->receipt_len ? store_receipt_put(s, row, m->receipt, m->receipt_len) : 0;
+}
+
+int store_msg_insert(struct store *s, const struct store_msg *m)
+{
+	int r;
+
+	if ((r = store_msg_check(m)) != 0)
+		return r;
+	if ((r = store_tx_begin(s)) != 0)
+		return r;
+	if ((r = store_msg_insert_tx(s, m)) != 0 || (r = store_tx_commit(s)) != 0) {
+		store_tx_rollback(s);
+		return r;
+	}
+	return 0;
 }
 
 /* Copies a blob column into malloc'd memory; an empty blob or NULL gives NULL, 0. */
@@ -261,7 +320,7 @@ int store_msg_get(struct store *s, const uint8_t hash[32], struct store_msg *out
 	int rc, r;
 
 	if ((r = store_stmt(s, STMT_MSG_GET,
-			    "SELECT " MSG_COLS MSG_BLOB_COLS " FROM messages WHERE hash = ?1",
+			    "SELECT " MSG_COLS MSG_BLOB_COLS MSG_FROM_BLOBS " WHERE m.hash = ?1",
 			    &st)) != 0)
 		return r;
 	if ((rc = sqlite3_bind_blob(st, 1, hash, 32, SQLITE_STATIC)) != SQLITE_OK) {
@@ -277,7 +336,7 @@ int store_msg_get_meta(struct store *s, const uint8_t hash[32], struct store_msg
 	int rc, r;
 
 	if ((r = store_stmt(s, STMT_MSG_GET_META,
-			    "SELECT " MSG_COLS " FROM messages WHERE hash = ?1", &st)) != 0)
+			    "SELECT " MSG_COLS MSG_FROM " WHERE m.hash = ?1", &st)) != 0)
 		return r;
 	if ((rc = sqlite3_bind_blob(st, 1, hash, 32, SQLITE_STATIC)) != SQLITE_OK) {
 		store_stmt_done(st);
@@ -293,8 +352,8 @@ int store_msg_get_by_id(struct store *s, const uint8_t author[32], const uint8_t
 	int rc, r;
 
 	if ((r = store_stmt(s, STMT_MSG_BY_ID,
-			    "SELECT " MSG_COLS MSG_BLOB_COLS " FROM messages"
-			    " WHERE author = ?1 AND id = ?2", &st)) != 0)
+			    "SELECT " MSG_COLS MSG_BLOB_COLS MSG_FROM_BLOBS
+			    " WHERE m.author = ?1 AND m.id = ?2", &st)) != 0)
 		return r;
 	if ((rc = sqlite3_bind_blob(st, 1, author, 32, SQLITE_STATIC)) != SQLITE_OK ||
 	    (rc = sqlite3_bind_blob(st, 2, id, 16, SQLITE_STATIC)) != SQLITE_OK) {
@@ -348,8 +407,8 @@ int store_msg_find(struct store *s, const char *hex_prefix, struct store_msg *ou
 	if ((r = store_hash_prefix_range(hex_prefix, lo, hi)) != 0)
 		return r;
 	if ((r = store_stmt(s, STMT_MSG_BY_HASH_RANGE,
-			    "SELECT " MSG_COLS MSG_BLOB_COLS " FROM messages"
-			    " WHERE hash BETWEEN ?1 AND ?2 ORDER BY hash LIMIT 2", &st)) != 0)
+			    "SELECT " MSG_COLS MSG_BLOB_COLS MSG_FROM_BLOBS
+			    " WHERE m.hash BETWEEN ?1 AND ?2 ORDER BY m.hash LIMIT 2", &st)) != 0)
 		return r;
 	if ((rc = sqlite3_bind_blob(st, 1, lo, sizeof(lo), SQLITE_STATIC)) != SQLITE_OK ||
 	    (rc = sqlite3_bind_blob(st, 2, hi, sizeof(hi), SQLITE_STATIC)) != SQLITE_OK) {
@@ -409,42 +468,86 @@ int store_msg_set_state_from(struct store *s, const uint8_t hash[32], enum store
 	return store_msg_change(s, st, hash, "msg_set_state_from");
 }
 
-int store_msg_set_delivered(struct store *s, const uint8_t hash[32], const uint8_t *receipt,
-			    size_t len)
+/* The rowid of the message named hash: ERR_NOTFOUND. */
+static int store_msg_row(struct store *s, const uint8_t hash[32], int64_t *row)
 {
 	sqlite3_stmt *st = NULL;
 	int rc, r;
 
+	if ((r = store_stmt(s, STMT_MSG_ROW, "SELECT rowid FROM messages WHERE hash = ?1", &st)) != 0)
+		return r;
+	if ((rc = sqlite3_bind_blob(st, 1, hash, 32, SQLITE_STATIC)) != SQLITE_OK)
+		r = store_error(s, rc, "msg_row");
+	else if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		*row = sqlite3_column_int64(st, 0);
+	else
+		r = rc == SQLITE_DONE ? ERR_NOTFOUND : store_error(s, rc, "msg_row");
+	store_stmt_done(st);
+	return r;
+}
+
+static int store_msg_set_delivered_tx(struct store *s, const uint8_t hash[32],
+				      const uint8_t *receipt, size_t len)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t row = 0;
+	int rc, r;
+
+	if ((r = store_stmt(s, STMT_MSG_SET_DELIVERED,
+			    "UPDATE messages SET state = ?2 WHERE hash = ?1 RETURNING rowid", &st)) != 0)
+		return r;
+	if ((rc = sqlite3_bind_blob(st, 1, hash, 32, SQLITE_STATIC)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int(st, 2, STORE_MSG_DELIVERED)) != SQLITE_OK) {
+		r = store_error(s, rc, "msg_set_delivered");
+	} else if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		row = sqlite3_column_int64(st, 0);
+		if ((rc = sqlite3_step(st)) != SQLITE_DONE)
+			r = store_error(s, rc, "msg_set_delivered");
+	} else {
+		r = rc == SQLITE_DONE ? ERR_NOTFOUND : store_error(s, rc, "msg_set_delivered");
+	}
+	store_stmt_done(st);
+	return r != 0 ? r : store_receipt_put(s, row, receipt, len);
+}
+
+int store_msg_set_delivered(struct store *s, const uint8_t hash[32], const uint8_t *receipt,
+			    size_t len)
+{
+	int r;
+
 	if (!receipt || !len)
 		return ERR_INVAL;
-	if ((r = store_stmt(s, STMT_MSG_SET_DELIVERED,
-			    "UPDATE messages SET receipt = ?2, state = ?3 WHERE hash = ?1", &st)) != 0)
+	if ((r = store_tx_begin(s)) != 0)
 		return r;
-	if ((rc = store_bind_bytes(st, 2, receipt, len)) != SQLITE_OK ||
-	    (rc = sqlite3_bind_int(st, 3, STORE_MSG_DELIVERED)) != SQLITE_OK) {
-		store_stmt_done(st);
-		return store_error(s, rc, "msg_set_delivered");
+	if ((r = store_msg_set_delivered_tx(s, hash, receipt, len)) != 0 ||
+	    (r = store_tx_commit(s)) != 0) {
+		store_tx_rollback(s);
+		return r;
 	}
-	return store_msg_change(s, st, hash, "msg_set_delivered");
+	return 0;
 }
 
 int store_msg_set_receipt(struct store *s, const uint8_t hash[32], const uint8_t *receipt,
 			  size_t len)
 {
 	sqlite3_stmt *st = NULL;
+	int64_t row = 0;
 	int rc, r;
 
 	if (!receipt && len)
 		return ERR_INVAL;
-	if ((r = store_stmt(s, STMT_MSG_SET_RECEIPT,
-			    "UPDATE messages SET receipt = ?2 WHERE hash = ?1", &st)) != 0)
+	if ((r = store_msg_row(s, hash, &row)) != 0)
 		return r;
-	rc = len ? store_bind_bytes(st, 2, receipt, len) : sqlite3_bind_null(st, 2);
-	if (rc != SQLITE_OK) {
-		store_stmt_done(st);
-		return store_error(s, rc, "msg_set_receipt");
-	}
-	return store_msg_change(s, st, hash, "msg_set_receipt");
+	if (len)
+		return store_receipt_put(s, row, receipt, len);
+	if ((r = store_stmt(s, STMT_RECEIPT_DELETE, "DELETE FROM receipts WHERE msg = ?1", &st)) != 0)
+		return r;
+	if ((rc = sqlite3_bind_int64(st, 1, row)) != SQLITE_OK)
+		r = store_error(s, rc, "receipt_delete");
+	else
+		r = store_step_done(s, st, "receipt_delete");
+	store_stmt_done(st);
+	return r;
 }
 
 /* Calls fn for each row of a bound SELECT; blobs, if loaded, are freed after each call.
@@ -487,12 +590,12 @@ int store_msg_list(struct store *s, int dir, size_t limit,
 		return ERR_INVAL;
 	if (dir < 0)
 		r = store_stmt(s, STMT_MSG_LIST,
-			       "SELECT " MSG_COLS " FROM messages"
-			       " ORDER BY stored_ms DESC, rowid DESC LIMIT ?2", &st);
+			       "SELECT " MSG_COLS MSG_FROM
+			       " ORDER BY m.stored_ms DESC, m.rowid DESC LIMIT ?2", &st);
 	else
 		r = store_stmt(s, STMT_MSG_LIST_DIR,
-			       "SELECT " MSG_COLS " FROM messages WHERE dir = ?1"
-			       " ORDER BY stored_ms DESC, rowid DESC LIMIT ?2", &st);
+			       "SELECT " MSG_COLS MSG_FROM " WHERE m.dir = ?1"
+			       " ORDER BY m.stored_ms DESC, m.rowid DESC LIMIT ?2", &st);
 	if (r != 0)
 		return r;
 	if ((dir >= 0 && (rc = sqlite3_bind_int(st, 1, dir)) != SQLITE_OK) ||
@@ -512,9 +615,9 @@ int store_msg_thread(struct store *s, const uint8_t thread[16],
 	int rc, r;
 
 	if ((r = store_stmt(s, STMT_MSG_THREAD,
-			    "SELECT " MSG_COLS MSG_BLOB_COLS " FROM messages"
-			    " WHERE (thread = ?1 AND thread <> id) OR (id = ?1 AND thread = ?1)"
-			    " ORDER BY stored_ms, rowid", &st)) != 0)
+			    "SELECT " MSG_COLS MSG_BLOB_COLS MSG_FROM_BLOBS
+			    " WHERE (m.thread = ?1 AND m.thread <> m.id) OR (m.id = ?1 AND m.thread = ?1)"
+			    " ORDER BY m.stored_ms, m.rowid", &st)) != 0)
 		return r;
 	if ((rc = sqlite3_bind_blob(st, 1, thread, 16, SQLITE_STATIC)) != SQLITE_OK) {
 		store_stmt_done(st);
@@ -531,8 +634,8 @@ int store_msg_forwarded(struct store *s, int (*fn)(void *arg, const struct store
 	int r;
 
 	if ((r = store_stmt(s, STMT_MSG_FORWARDED,
-			    "SELECT " MSG_COLS MSG_BLOB_COLS " FROM messages WHERE kind = 5 AND dir = 0"
-			    " ORDER BY rowid", &st)) != 0)
+			    "SELECT " MSG_COLS MSG_BLOB_COLS MSG_FROM_BLOBS
+			    " WHERE m.kind = 5 AND m.dir = 0 ORDER BY m.rowid", &st)) != 0)
 		return r;
 	return store_msg_each(s, st, true, fn, arg, "msg_forwarded");
 }
@@ -565,21 +668,21 @@ int store_outbox_add(struct store *s, const uint8_t hash[32], const uint8_t peer
 		     uint64_t *seq_out)
 {
 	sqlite3_stmt *st = NULL;
+	int64_t row = 0;
 	int rc, r;
 
-	/* The entry is keyed by the message's rowid (migration 8): no row inserted means no
-	 * such message; the primary key refuses a second entry (ERR_EXISTS). */
-	if ((r = store_stmt(s, STMT_OUTBOX_ADD,
-			    "INSERT INTO outbox (msg, peer) SELECT rowid, ?2 FROM messages"
-			    " WHERE hash = ?1", &st)) != 0)
+	/* The entry is keyed by the message's rowid (migration 8): ERR_NOTFOUND for no such
+	 * message; the primary key refuses a second entry (ERR_EXISTS). */
+	if ((r = store_msg_row(s, hash, &row)) != 0)
 		return r;
-	if ((rc = sqlite3_bind_blob(st, 1, hash, 32, SQLITE_STATIC)) != SQLITE_OK ||
+	if ((r = store_stmt(s, STMT_OUTBOX_ADD, "INSERT INTO outbox (msg, peer) VALUES (?1, ?2)",
+			    &st)) != 0)
+		return r;
+	if ((rc = sqlite3_bind_int64(st, 1, row)) != SQLITE_OK ||
 	    (rc = sqlite3_bind_blob(st, 2, peer, 32, SQLITE_STATIC)) != SQLITE_OK)
 		r = store_error(s, rc, "outbox_add");
-	else if ((r = store_step_done(s, st, "outbox_add")) == 0 && sqlite3_changes(s->db) == 0)
-		r = ERR_NOTFOUND; /* no such message */
-	else if (r == 0 && seq_out)
-		*seq_out = (uint64_t)sqlite3_last_insert_rowid(s->db);
+	else if ((r = store_step_done(s, st, "outbox_add")) == 0 && seq_out)
+		*seq_out = (uint64_t)row;
 	store_stmt_done(st);
 	return r;
 }

@@ -30,7 +30,8 @@ def refused(node, args, words):
 def relay_rows(node, mid):
     con = sqlite3.connect("file:%s?mode=ro" % os.path.join(node.dir, "coex.db"), uri=True)
     try:
-        return con.execute("SELECT dir, length(signed_msg) FROM messages WHERE hex(hash) = ?",
+        return con.execute("SELECT m.dir, length(d.signed_msg) FROM messages m JOIN message_data d"
+                           " ON d.msg = m.rowid WHERE hex(m.hash) = ?",
                            (mid.upper(),)).fetchall()
     finally:
         con.close()

@@ -47,7 +47,8 @@ def test_story(w):
     check(ans["body"]["note"] == "yes please, call us", "content intact")
     # globex relayed it but cannot read it: it has only the sealed envelope
     con = sqlite3.connect("file:%s?mode=ro" % os.path.join(globex.dir, "coex.db"), uri=True)
-    rows = con.execute("SELECT dir, length(signed_msg) FROM messages WHERE hex(hash) = ?",
+    rows = con.execute("SELECT m.dir, length(d.signed_msg) FROM messages m JOIN message_data d"
+                       " ON d.msg = m.rowid WHERE hex(m.hash) = ?",
                        (aid.upper(),)).fetchall()
     con.close()
     check(rows == [(2, 0)], "globex holds the answer only as a sealed relay: %r" % rows)

@@ -706,6 +706,18 @@ static int on_thread_hash(void *arg, const struct store_msg *m)
 	return 0;
 }
 
+/* The messages table as versions 3 to 8 had it (its blobs in the row), in place of the
+ * current one and its two blob tables. */
+#define V8_MESSAGES                                                                        \
+	"ALTER TABLE messages ADD COLUMN envelope BLOB NOT NULL DEFAULT x'';"              \
+	"ALTER TABLE messages ADD COLUMN signed_msg BLOB NOT NULL DEFAULT x'';"            \
+	"ALTER TABLE messages ADD COLUMN receipt BLOB;"                                    \
+	"UPDATE messages SET"                                                              \
+	" envelope = (SELECT envelope FROM message_data WHERE msg = messages.rowid),"      \
+	" signed_msg = (SELECT signed_msg FROM message_data WHERE msg = messages.rowid),"  \
+	" receipt = (SELECT receipt FROM receipts WHERE msg = messages.rowid);"            \
+	"DROP TABLE message_data; DROP TABLE receipts;"
+
 /* The outbox as versions 3 to 7 had it, in place of the current one. */
 #define V7_OUTBOX                                                                          \
 	"DROP TABLE outbox;"                                                               \
@@ -735,7 +747,7 @@ static void test_upgrade_from_v6(void **state)
 	assert_int_equal(store_msg_insert(f->s, &late), 0);
 	store_close(f->s);
 	f->s = NULL;
-	raw_exec(f->path, V7_OUTBOX "DROP INDEX messages_replies; DROP INDEX messages_id_author;"
+	raw_exec(f->path, V8_MESSAGES V7_OUTBOX "DROP INDEX messages_replies; DROP INDEX messages_id_author;"
 			  "CREATE UNIQUE INDEX messages_author_id ON messages (author, id);"
 			  "CREATE INDEX messages_thread ON messages (thread, stored_ms)"
 			  " WHERE thread IS NOT NULL;"
@@ -803,7 +815,7 @@ static void test_upgrade_from_v7(void **state)
 	f->s = NULL;
 	/* messages 1, 2, 4 queued for a, b, a (seq 5, 9, 12: gaps, as receipts leave them);
 	 * 3 is not queued */
-	raw_exec(f->path, V7_OUTBOX
+	raw_exec(f->path, V8_MESSAGES V7_OUTBOX
 			  "INSERT INTO outbox (seq, hash, peer) SELECT 5, hash,"
 			  " x'a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1'"
 			  " FROM messages WHERE id = x'01010101010101010101010101010101';"
@@ -852,6 +864,65 @@ static void test_upgrade_from_v7(void **state)
 		 sizeof(buf));
 	assert_non_null(strstr(buf, "USING COVERING INDEX outbox_peer (peer=? AND msg>?)"));
 	assert_null(strstr(buf, "TEMP B-TREE"));
+}
+
+/* Migration 9 on messages as version 8 left them (blobs in the row): every message keeps
+ * its envelope, signed message and receipt, now in message_data and receipts, and the
+ * row has no blob left. */
+static void test_upgrade_from_v8(void **state)
+{
+	struct fixture *f = *state;
+	static uint8_t signed_msg[3] = {1, 2, 3}, receipt[4] = {9, 8, 7, 6}, other[2] = {5, 5};
+	struct store_msg a = thread_msg(1, 1, 0x11, 1, 101), b = thread_msg(2, 2, 0x11, 2, 102),
+			 got;
+	char buf[512];
+
+	a.signed_msg = signed_msg;
+	a.signed_len = sizeof(signed_msg);
+	a.receipt = receipt;
+	a.receipt_len = sizeof(receipt);
+	assert_int_equal(store_msg_insert(f->s, &a), 0);
+	assert_int_equal(store_msg_insert(f->s, &b), 0);
+	store_close(f->s);
+	f->s = NULL;
+	raw_exec(f->path, V8_MESSAGES "PRAGMA user_version = 8;");
+	raw_text(f->path, "SELECT hex(receipt) FROM messages WHERE rowid = 1", buf, sizeof(buf));
+	assert_string_equal(buf, "09080706"); /* the old shape holds it in the row */
+	assert_int_equal(store_open(f->path, &f->s), 0);
+	raw_text(f->path, "PRAGMA user_version", buf, sizeof(buf));
+	assert_int_equal(atoi(buf), STORE_SCHEMA_VERSION);
+	raw_text(f->path, "SELECT count(*) FROM pragma_table_info('messages')"
+			  " WHERE name IN ('envelope', 'signed_msg', 'receipt')",
+		 buf, sizeof(buf));
+	assert_string_equal(buf, "0");
+
+	assert_int_equal(store_msg_get(f->s, a.hash, &got), 0);
+	assert_int_equal(got.envelope_len, 1);
+	assert_int_equal(got.envelope[0], 7);
+	assert_int_equal(got.signed_len, sizeof(signed_msg));
+	assert_memory_equal(got.signed_msg, signed_msg, sizeof(signed_msg));
+	assert_int_equal(got.receipt_len, sizeof(receipt));
+	assert_memory_equal(got.receipt, receipt, sizeof(receipt));
+	store_msg_release(&got);
+	assert_int_equal(store_msg_get(f->s, b.hash, &got), 0);
+	assert_int_equal(got.envelope_len, 1);
+	assert_null(got.signed_msg);
+	assert_null(got.receipt);
+	store_msg_release(&got);
+
+	/* and goes on: a receipt set, replaced and cleared on a migrated message */
+	assert_int_equal(store_msg_set_delivered(f->s, b.hash, other, sizeof(other)), 0);
+	assert_int_equal(store_msg_get(f->s, b.hash, &got), 0);
+	assert_int_equal(got.state, STORE_MSG_DELIVERED);
+	assert_int_equal(got.receipt_len, sizeof(other));
+	store_msg_release(&got);
+	assert_int_equal(store_msg_set_receipt(f->s, a.hash, NULL, 0), 0);
+	assert_int_equal(store_msg_get(f->s, a.hash, &got), 0);
+	assert_null(got.receipt);
+	assert_int_equal(got.signed_len, sizeof(signed_msg));
+	store_msg_release(&got);
+	raw_text(f->path, "SELECT count(*) FROM receipts", buf, sizeof(buf));
+	assert_string_equal(buf, "1");
 }
 
 /* Migration 5: the log's verified mark, one row, replaced whole. */
@@ -927,6 +998,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_upgrade_from_v2, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_upgrade_from_v6, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_upgrade_from_v7, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_upgrade_from_v8, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_migration_rolls_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_migration_3_rolls_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
