@@ -1,5 +1,6 @@
 /* coexd: the coex node daemon. */
 #include "app/node.h"
+#include "store/store.h"
 
 #include <sodium.h>
 #include <stdio.h>
@@ -51,6 +52,7 @@ int main(int argc, char **argv)
 	mallopt(M_TOP_PAD, 16 << 20);
 	mallopt(M_MMAP_THRESHOLD, 4 << 20);
 #endif
+	store_process_init();
 	if (sodium_init() < 0) {
 		fprintf(stderr, "coexd: libsodium failed to initialize\n");
 		return 1;

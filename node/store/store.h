@@ -48,6 +48,13 @@ struct store_invite {
 	uint8_t used_by[IDENTITY_PK_LEN];
 };
 
+/* Process-wide SQLite settings for a daemon (no allocation statistics); call once at start,
+ * before any store_open. Optional: stores work without it. */
+void store_process_init(void);
+
+/* A store (one SQLite connection) may be used by one thread at a time, never by two at
+ * once; open one per thread that needs the database concurrently. */
+
 /* Opens (creating it with mode 0600 if absent) the database at path, a file path, and
  * migrates its schema to STORE_SCHEMA_VERSION, one transaction per step.
  * Returns 0 and *out, or ERR_STORE (cannot open, not a database, written by a newer coex:
