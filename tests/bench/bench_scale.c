@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 enum {
 	SCALE_MAX_PARTNERS = 16,
@@ -153,7 +154,7 @@ void bench_backlog(const struct bench_opts *o, const struct bench_sizes *z)
 	struct bench_req req;
 	struct bench_push push;
 	struct bench_db *sdb;
-	double t_start, t_link, t_done;
+	double t_start, t_link, t_done, s_cpu0, s_cpu1, r_cpu1;
 	long base;
 
 	bench_node_init(&s, o, "bsender");
@@ -175,12 +176,15 @@ void bench_backlog(const struct bench_opts *o, const struct bench_sizes *z)
 	bench_req_free(&req);
 
 	t_start = bench_now();
+	s_cpu0 = bench_proc_cpu(s.pid);
 	bench_node_start(&r);
 	if (!bench_node_wait_link(&s, &r, SCALE_LINK_TIMEOUT_S))
 		bench_die("backlog: the link did not come back within %d s", SCALE_LINK_TIMEOUT_S);
 	t_link = bench_now();
 	t_done = scale_wait_delivered(&s, base + z->backlog_n,
 				      SCALE_DRAIN_MIN_S + (double)z->backlog_n / 100);
+	s_cpu1 = bench_proc_cpu(s.pid);
+	r_cpu1 = bench_proc_cpu(r.pid); /* the receiver started with the drain */
 
 	report_section("(5) backlog: queued while the receiver is down, drained after it starts");
 	report_add("backlog_n", "proposals queued", (double)z->backlog_n, "", RATIO_NONE);
@@ -190,6 +194,13 @@ void bench_backlog(const struct bench_opts *o, const struct bench_sizes *z)
 		   "s", RATIO_NONE);
 	report_add("backlog_drain_per_s", "drain rate (link up -> last receipt)",
 		   (double)z->backlog_n / (t_done - t_link), "/s", RATIO_FLOOR | RATIO_ZMQ);
+	report_add("backlog_sender_cpu_us_per_proposal", "drain: sender CPU per proposal",
+		   (s_cpu1 - s_cpu0) / (double)z->backlog_n * 1e6, "us", RATIO_NONE);
+	report_add("backlog_receiver_cpu_us_per_proposal", "drain: receiver CPU per proposal",
+		   r_cpu1 / (double)z->backlog_n * 1e6, "us", RATIO_NONE);
+	report_add("backlog_cpu_utilisation", "drain: both nodes' CPU / wall time / cores",
+		   (s_cpu1 - s_cpu0 + r_cpu1) / (t_done - t_start) /
+			   (double)sysconf(_SC_NPROCESSORS_ONLN), "", RATIO_NONE);
 	report_add("backlog_sender_rss_peak_mib", "sender peak RSS (VmHWM)",
 		   (double)bench_proc_hwm_kib(s.pid) / 1024, "MiB", RATIO_NONE);
 	report_add("backlog_receiver_rss_peak_mib", "receiver peak RSS (VmHWM)",
