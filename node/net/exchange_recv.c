@@ -179,6 +179,14 @@ void exchange_drop(struct net *n, struct link *l, const char *reason)
 	exchange_drop_peer(n, l->peer_pk, reason);
 }
 
+/* The loop's lookup by (author, id), in the read callback's snapshot (net_read_snapshot). */
+static int exchange_stored(struct net *n, const uint8_t author[32], const uint8_t id[16],
+			   struct store_msg *m)
+{
+	net_read_snapshot(n);
+	return store_msg_get_by_id(n->store, author, id, m);
+}
+
 /* A duplicate: answer with the stored receipt (none yet: its commit is in flight). */
 static bool exchange_duplicate(struct net *n, struct link *l, const struct message_opened *o,
 			       const uint8_t key[32])
@@ -188,7 +196,7 @@ static bool exchange_duplicate(struct net *n, struct link *l, const struct messa
 	if (exchange_pending_has(n->ex, key))
 		return true;
 	memset(&m, 0, sizeof(m));
-	if (store_msg_get_by_id(n->store, o->meta.author, o->meta.id, &m) != 0)
+	if (exchange_stored(n, o->meta.author, o->meta.id, &m) != 0)
 		return false;
 	if (m.receipt)
 		link_send_receipt(l, m.receipt, m.receipt_len);
@@ -249,7 +257,7 @@ static bool exchange_stranger_ok(struct net *n, const struct message_opened *o)
 	if (!o->meta.has_thread)
 		return false;
 	memset(&root, 0, sizeof(root));
-	if (store_msg_get_by_id(n->store, n->self->pk, o->meta.thread, &root) != 0)
+	if (exchange_stored(n, n->self->pk, o->meta.thread, &root) != 0)
 		return false;
 	ok = root.dir == STORE_MSG_OUT && root.kind == MESSAGE_KIND_PROPOSAL;
 	store_msg_release(&root);
@@ -333,7 +341,7 @@ static void exchange_relay(struct net *n, struct link *l, uint8_t *env, size_t l
 	}
 	exchange_pending_key(from, id, key);
 	memset(&dup, 0, sizeof(dup));
-	if (exchange_pending_has(n->ex, key) || store_msg_get_by_id(n->store, from, id, &dup) == 0) {
+	if (exchange_pending_has(n->ex, key) || exchange_stored(n, from, id, &dup) == 0) {
 		if (dup.receipt)
 			link_send_receipt(l, dup.receipt, dup.receipt_len);
 		store_msg_release(&dup);
@@ -410,7 +418,7 @@ static int exchange_receive_queue(struct net *n, struct link *l, uint8_t *env, s
 		return 0;
 	}
 	memset(&m, 0, sizeof(m));
-	if (store_msg_get_by_id(n->store, from, id, &m) == 0) {
+	if (exchange_stored(n, from, id, &m) == 0) {
 		crypto_hash_sha256(hash, env, len);
 		same = memcmp(hash, m.hash, 32) == 0;
 		if (same && m.receipt) /* the very bytes committed before: answer again */

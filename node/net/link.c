@@ -584,6 +584,7 @@ static void link_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		}
 		link_on_message(l, msg, mlen);
 	}
+	net_read_snapshot_end(l->net); /* the messages' de-duplication reads shared it */
 }
 
 int link_start_read(struct link *l)

@@ -4,6 +4,7 @@
 #include "net/commit.h"
 #include "net/net_internal.h"
 #include "store/store.h"
+#include "store/store_msg.h"
 #include "wire/invite.h"
 #include "wire/replay.h"
 
@@ -340,6 +341,20 @@ static void net_on_turn_end(uv_idle_t *h)
 		if (link_flush(l) != 0)
 			link_close(l, LINK_CLOSE_UNSPECIFIED, "send failed");
 	}
+}
+
+void net_read_snapshot(struct net *n)
+{
+	if (!n->read_snapshot)
+		n->read_snapshot = store_read_begin(n->store) == 0;
+}
+
+void net_read_snapshot_end(struct net *n)
+{
+	if (!n->read_snapshot)
+		return;
+	n->read_snapshot = false;
+	store_read_end(n->store);
 }
 
 void net_turn_end_soon(struct net *n)

@@ -110,6 +110,7 @@ struct net {
 	 * gathered meanwhile goes out, one write per link (net_turn_end_soon). */
 	uv_idle_t turn_end;
 	struct link *flush_list;        /* links with output waiting */
+	bool read_snapshot;             /* a read transaction on store is open (net_read_snapshot) */
 	uint64_t last_tick_ms;          /* loop time the tick last ran, for the lag metrics */
 	struct peer *peers;
 	struct peer **peer_tab;         /* peers by key: every handshake looks its partner up */
@@ -151,6 +152,16 @@ int net_admit_hello(void *arg, const struct hello *h);
 const struct handshake_partner *net_handshake_partner(void *arg, const uint8_t x_pk[32]);
 /* Derives a local partner name ("acme-logistics") from a display name. */
 void net_partner_name_from(const char *display, char *out, size_t cap);
+/* The reads the receive path makes for one link read callback (de-duplication: one per
+ * message) share one read transaction on store, opened here if none is: one lock and one
+ * check of the WAL instead of one each, and the page cache kept between them. Only reads
+ * may run while it is open: a write on the loop's connection ends it first (witness). It
+ * ends with the read callback (link_on_read), so it never spans a commit batch's done()
+ * callbacks (a duplicate would miss both the in-flight key they remove and the row: a
+ * snapshot opened later sees every batch whose done() ran) nor the loop's sleep (it would
+ * pin the WAL). If it cannot be opened, the reads are made one by one as before. */
+void net_read_snapshot(struct net *n);
+void net_read_snapshot_end(struct net *n);
 
 /* link.c */
 struct link *link_new(struct net *n, bool initiator);

@@ -61,6 +61,7 @@ static void witness_alarm(struct net *n, struct peer *p, const struct tree_head 
 	snprintf(a.reason, sizeof(a.reason), "%s", reason);
 	a.seen = p->w_latest;
 	a.offered = *offered;
+	net_read_snapshot_end(n); /* a write: not inside the receive path's read snapshot */
 	store_alarm_add(n->store, &a); /* rare: written at once, on the loop thread */
 	p->w_alarmed = true;
 	n->metrics.alarms++;
